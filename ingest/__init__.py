@@ -1,0 +1,1 @@
+"""Ingestion: load news articles, split them into sentences and chunks, embed and store them."""

@@ -1,0 +1,162 @@
+"""The searchable index: catalog + vector store + embedder, written crash-safely.
+
+    >>> from newsrag.settings import load_settings
+    >>> index = open_index(load_settings(env={}))   # cheap: nothing is loaded yet
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.catalog import Catalog, ChunkSet
+from ingest.clean import date_ordinal
+from ingest.embed import Embedder, make_embedder
+from ingest.models import Article, Chunk, Sentence
+from ingest.store import Filters, Match, VectorStore, chunk_metadata, make_store
+from newsrag.errors import StoreBusyError, StoreError
+from newsrag.settings import Settings
+
+
+@dataclass(frozen=True)
+class PreparedArticle:
+    """An article split and chunked, ready to embed; `version` names its chunk set."""
+
+    article: Article
+    sentences: list[Sentence]
+    chunks: list[Chunk]
+    version: str
+
+    @property
+    def chunk_set(self) -> ChunkSet:
+        return ChunkSet(self.version, self.article.id, len(self.chunks))
+
+
+class Index:
+    """Writes go through `writing()`; reads need no lock and see only live chunk sets."""
+
+    def __init__(self, data_dir: Path, embedder: Embedder, store: VectorStore,
+                 lock_timeout_s: float = 0.0) -> None:
+        self.data_dir = data_dir
+        self.embedder = embedder
+        self.store = store
+        self.catalog = Catalog(data_dir / "catalog.sqlite3")
+        self.lock_timeout_s = lock_timeout_s
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the write lock, undo any interrupted write, and check the embedder matches."""
+        with write_lock(self.data_dir, self.lock_timeout_s):
+            self._check_embedder()
+            self.recover()
+            yield
+
+    def _check_embedder(self) -> None:
+        built_with = self.catalog.get_meta("embedder")
+        if built_with is None:
+            self.catalog.set_meta("embedder", self.embedder.name)
+        elif built_with != self.embedder.name:
+            raise StoreError(
+                f"the store in {self.data_dir} holds vectors of {built_with}, but the configured "
+                f"embedder is {self.embedder.name}; use another data_dir or the same embedder"
+            )
+
+    def recover(self) -> int:
+        """Drop chunks of interrupted or replaced writes; returns how many sets were dropped."""
+        leftovers = self.catalog.leftover_chunk_sets()
+        self._drop(leftovers)
+        return len(leftovers)
+
+    def _drop(self, sets: Sequence[ChunkSet]) -> None:
+        if sets:
+            self.store.delete([chunk_id for s in sets for chunk_id in s.chunk_ids()])
+            self.catalog.forget_chunk_sets(sets)
+
+    def write(self, batch: Sequence[PreparedArticle]) -> None:
+        """Embed and store a batch; each article switches to its new chunks atomically."""
+        chunks = [c for p in batch for c in p.chunks]
+        vectors = self.embedder.embed_documents([c.embed_text for c in chunks])
+        self.catalog.mark_pending(p.chunk_set for p in batch)
+        ids, metas = [], []
+        for prepared in batch:
+            for chunk in prepared.chunks:
+                ids.append(f"{prepared.version}:{chunk.index}")
+                metas.append(_metadata(prepared, chunk))
+        self.store.add(ids, vectors, [c.text for c in chunks], metas)
+        replaced = self.catalog.make_live((p.article, p.chunk_set, p.sentences) for p in batch)
+        self._drop(replaced)
+
+    def remove(self, article_ids: Sequence[str]) -> list[str]:
+        """Delete articles and their chunks; returns the ids that existed."""
+        removed = self.catalog.remove_articles(article_ids)
+        self._drop(removed)
+        return [s.article_id for s in removed]
+
+    def query(self, embedding: Sequence[float], k: int, filters: Filters | None = None
+              ) -> list[Match]:
+        """Top-k live chunks; over-fetches so chunks of stale versions never crowd results out."""
+        fetch = k
+        while True:
+            matches = self.store.query(embedding, fetch, filters)
+            live = self.catalog.live_versions(m.chunk.article_id for m in matches)
+            kept = [m for m in matches if live.get(m.chunk.article_id) == m.chunk.version]
+            if len(kept) >= k or len(matches) < fetch:
+                return kept[:k]
+            fetch *= 2
+
+
+def _metadata(prepared: PreparedArticle, chunk: Chunk) -> dict[str, object]:
+    article = prepared.article
+    return chunk_metadata(
+        article.id, prepared.version, chunk.index, chunk.start, chunk.end,
+        [(s.start, s.end) for s in chunk.sentences],
+        {"title": article.title, "source": article.source, "url": article.url,
+         "published": article.published, "published_day": date_ordinal(article.published)},
+    )
+
+
+@contextmanager
+def write_lock(data_dir: Path, timeout_s: float = 0.0) -> Iterator[None]:
+    """An exclusive advisory lock on the data dir, so two writers never interleave."""
+    import time
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "write.lock"
+    with path.open("a+") as handle:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise StoreBusyError(
+                        f"store busy: {holder} is writing to {data_dir}; try again when it ends"
+                    ) from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"newsrag pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def open_index(settings: Settings, embedder: Embedder | None = None,
+               store: VectorStore | None = None) -> Index:
+    """The index for these settings; the model and Chroma open lazily on first use."""
+    data_dir = settings.resolved_data_dir()
+    return Index(
+        data_dir,
+        embedder or make_embedder(settings.embedding),
+        store or make_store(settings.store, data_dir),
+        settings.store.lock_timeout_s,
+    )

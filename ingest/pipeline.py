@@ -1,0 +1,213 @@
+"""The ingest pipeline: sources → articles → sentences → chunks → vectors in the index.
+
+Parsing and chunking run in a background thread while the main thread embeds (the model
+releases the GIL), so both cores stay busy.
+
+    >>> from newsrag.settings import load_settings
+    >>> report = ingest(["data/sample"], load_settings(env={}))   # doctest: +SKIP
+    >>> report.added                                               # doctest: +SKIP
+    ['trump-putin-ceasefire-talks-…']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.chunk import chunk_article, count_tokens
+from ingest.embed import Embedder
+from ingest.index import Index, PreparedArticle, open_index
+from ingest.models import Article, IngestReport, Skip
+from ingest.segment import split_sentences
+from ingest.sources import SourceFile, discover_sources, is_url, read_source
+from newsrag.settings import ChunkingSettings, Settings
+
+OnEvent = Callable[[str, IngestReport], None]
+FLUSH_CHUNKS = 256
+
+
+@dataclass
+class _Run:
+    """What one run has seen so far, and what waits to be written."""
+
+    index: Index
+    report: IngestReport
+    known: dict[str, tuple[str, str]]
+    seen: dict[str, str] = field(default_factory=dict)  # article id -> where first seen
+    parsed_locations: set[str] = field(default_factory=set)
+    batch: list[PreparedArticle] = field(default_factory=list)
+    done_files: list[tuple[str, int, int, str]] = field(default_factory=list)
+
+
+def ingest(
+    inputs: Iterable[str],
+    settings: Settings,
+    index: Index | None = None,
+    prune: bool = False,
+    on_event: OnEvent | None = None,
+) -> IngestReport:
+    """Ingest files, directories and URLs; unchanged articles cost no embedding."""
+    started = time.perf_counter()
+    index = index or open_index(settings)
+    notify = on_event or (lambda kind, report: None)
+    with index.writing():
+        run = _Run(index, IngestReport(), index.catalog.live_hashes())
+        fingerprint = pipeline_fingerprint(settings, index.embedder.name)
+        events = _events(list(inputs), settings, index, fingerprint, run.known)
+        for kind, payload in _in_background(events):
+            _handle(run, kind, payload)
+            if sum(len(p.chunks) for p in run.batch) >= FLUSH_CHUNKS:
+                _flush(run)
+            notify(kind, run.report)
+        _flush(run)
+        if prune:
+            run.report.deleted = _prune(run)
+    run.report.seconds = time.perf_counter() - started
+    notify("done", run.report)
+    return run.report
+
+
+def pipeline_fingerprint(settings: Settings, embedder_name: str) -> str:
+    """Everything that changes chunks or vectors; a change re-chunks and re-embeds."""
+    parts = [embedder_name, settings.chunking.model_dump(), settings.ingest.model_dump()]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _events(inputs: list[str], settings: Settings, index: Index, fingerprint: str,
+            known: dict[str, tuple[str, str]]) -> Iterator[tuple[str, Any]]:
+    """Runs in the background thread: everything but embedding and writing."""
+    catalog = index.catalog
+    for source in discover_sources(inputs, settings.ingest):
+        if isinstance(source, Skip):
+            yield "skip", source
+            continue
+        if isinstance(source, SourceFile) and catalog.file_unchanged(
+            source.location, source.size, source.mtime_ns, fingerprint
+        ):
+            yield "unchanged_file", (source.location, catalog.ids_at_locations([source.location]))
+            continue
+        location = source if isinstance(source, str) else source.location
+        yield "parsing", location
+        for item in read_source(source, settings.ingest):
+            if isinstance(item, Skip):
+                yield "skip", item
+            else:
+                version = _version(item, fingerprint)
+                unchanged = known.get(item.id) == (item.content_hash, version)
+                prepared = None if unchanged else _prepare(
+                    item, version, settings.chunking, index.embedder)
+                yield "article", (item, version, prepared)
+        if isinstance(source, SourceFile):
+            yield "file_done", (source.location, source.size, source.mtime_ns, fingerprint)
+
+
+def _version(article: Article, fingerprint: str) -> str:
+    key = f"{article.id}\0{article.content_hash}\0{fingerprint}"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _handle(run: _Run, kind: str, payload: Any) -> None:
+    report = run.report
+    if kind == "skip":
+        report.skipped.append(payload)
+    elif kind == "unchanged_file":
+        location, ids = payload
+        for article_id in ids[location]:
+            run.seen.setdefault(article_id, location)
+        report.unchanged += len(ids[location])
+    elif kind == "parsing":
+        run.parsed_locations.add(payload)
+    elif kind == "file_done":
+        run.done_files.append(payload)
+    elif kind == "article":
+        _handle_article(run, *payload)
+
+
+def _handle_article(run: _Run, article: Article, version: str,
+                    prepared: PreparedArticle | None) -> None:
+    first_seen = run.seen.get(article.id)
+    if first_seen is not None:
+        run.report.skipped.append(
+            Skip(article.location, f"duplicate article id {article.id!r} (also in {first_seen})"))
+        return
+    run.seen[article.id] = article.location
+    if prepared is None:
+        run.report.unchanged += 1
+        return
+    if not prepared.chunks:
+        run.report.skipped.append(Skip(article.location, f"{article.id}: no sentences"))
+        return
+    run.batch.append(prepared)
+    (run.report.updated if article.id in run.known else run.report.added).append(article.id)
+
+
+def _flush(run: _Run) -> None:
+    if run.batch:
+        run.index.write(run.batch)
+        run.report.chunks += sum(len(p.chunks) for p in run.batch)
+        run.batch = []
+    if run.done_files:
+        run.index.catalog.record_files(run.done_files)
+        run.done_files = []
+
+
+def _prepare(article: Article, version: str, settings: ChunkingSettings,
+             embedder: Embedder) -> PreparedArticle:
+    """Split and chunk, shrinking the budget until every chunk fits the embedder unclipped."""
+    sentences = split_sentences(article.text, settings.segmenter)
+    budget = settings.chunk_tokens
+    while True:
+        chunks = chunk_article(
+            article, sentences, budget, lambda text: count_tokens(text, settings.encoding),
+            settings.overlap_sentences, settings.embed_title,
+        )
+        model_tokens = embedder.count_tokens([c.embed_text for c in chunks]) if chunks else [0]
+        excess = max(model_tokens) - embedder.max_tokens
+        if excess <= 0 or budget <= 16:
+            return PreparedArticle(article, sentences, chunks, version)
+        budget = max(16, budget - excess - 8)
+
+
+def _prune(run: _Run) -> list[str]:
+    """Articles whose file is gone, or that vanished from a file read in this run."""
+    doomed = []
+    for location, ids in run.index.catalog.all_locations().items():
+        gone = not is_url(location) and not os.path.exists(location)
+        for article_id in ids:
+            if gone or (location in run.parsed_locations and article_id not in run.seen):
+                doomed.append(article_id)
+    removed = run.index.remove(doomed)
+    run.index.catalog.forget_files(
+        loc for loc in run.index.catalog.all_locations() if not os.path.exists(loc))
+    return removed
+
+
+_DONE = object()
+
+
+def _in_background(events: Iterator[tuple[str, Any]], depth: int = 64
+                   ) -> Iterator[tuple[str, Any]]:
+    """Run a generator in a daemon thread; re-raise its error in the consumer."""
+    channel: queue.Queue[Any] = queue.Queue(maxsize=depth)
+
+    def produce() -> None:
+        try:
+            for event in events:
+                channel.put(event)
+            channel.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            channel.put(exc)
+
+    threading.Thread(target=produce, name="newsrag-parse", daemon=True).start()
+    while (item := channel.get()) is not _DONE:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+

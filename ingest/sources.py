@@ -1,0 +1,165 @@
+"""Where articles come from: files, directories and URLs, each read by its format's parser.
+
+    >>> from newsrag.settings import IngestSettings
+    >>> items = list(load_articles(["data/sample"], IngestSettings()))
+    >>> items[0].title
+    'Trump-Putin Talks Ahead: Will They Agree on a Ceasefire?'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ingest.clean import decode_bytes
+from ingest.fetch import fetch_url
+from ingest.formats import parse_html_document, parse_text_document
+from ingest.models import Article, Skip
+from ingest.records import parse_feed, parse_json_records, parse_jsonl_records
+from newsrag.errors import IngestError
+from newsrag.settings import IngestSettings
+
+FEED_EXTENSIONS = {".xml", ".rss", ".atom"}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A local file to read, with the stat fields that tell whether it changed."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+
+Source = SourceFile | str  # a str is a URL
+
+
+def is_url(value: str) -> bool:
+    return "://" in value and not os.path.exists(value)
+
+
+def discover_sources(inputs: Iterable[str], settings: IngestSettings) -> Iterator[Source | Skip]:
+    """Expand inputs into files (directories recursively, by extension) and URLs."""
+    extensions = {ext.lower() for ext in settings.extensions}
+    for raw in inputs:
+        if is_url(raw):
+            yield raw
+            continue
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for found in sorted(_walk(path)):
+                if found.suffix.lower() in extensions:
+                    yield _stat(found)
+        elif path.is_file():
+            yield _stat(path)
+        else:
+            yield Skip(raw, "no such file or directory")
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if not name.startswith("."):
+                yield Path(folder) / name
+
+
+def _stat(path: Path) -> SourceFile:
+    resolved = path.resolve()
+    info = resolved.stat()
+    return SourceFile(resolved, info.st_size, info.st_mtime_ns)
+
+
+def read_source(source: Source, settings: IngestSettings) -> Iterator[Article | Skip]:
+    """Parse one file or URL into articles; every failure becomes a Skip with its reason."""
+    location = source if isinstance(source, str) else source.location
+    try:
+        for item in _parse(source, settings):
+            yield item if isinstance(item, Skip) else _checked(item, settings)
+    except IngestError as exc:
+        yield Skip(location, str(exc))
+    except (OSError, ValueError, RecursionError, MemoryError) as exc:
+        yield Skip(location, f"unreadable: {type(exc).__name__}: {exc}")
+
+
+def _parse(source: Source, settings: IngestSettings) -> Iterator[Article | Skip]:
+    if isinstance(source, str):
+        fetched = fetch_url(source, settings)
+        kind = _kind_of_response(fetched.content_type, fetched.url, fetched.body)
+        yield from _parse_bytes(fetched.body, kind, fetched.url, settings, url=fetched.url)
+        return
+    cap = settings.max_file_mb * 1024 * 1024
+    if source.size > cap:
+        raise IngestError(f"file larger than ingest.max_file_mb ({settings.max_file_mb} MB)")
+    if source.size == 0:
+        raise IngestError("empty file")
+    kind = source.path.suffix.lower()
+    yield from _parse_bytes(source.path.read_bytes(), kind, source.location, settings)
+
+
+def _parse_bytes(
+    body: bytes, kind: str, location: str, settings: IngestSettings, url: str = ""
+) -> Iterator[Article | Skip]:
+    if kind in FEED_EXTENSIONS:
+        yield from parse_feed(body, location)
+        return
+    raw = decode_bytes(body)
+    if not raw.strip():
+        raise IngestError("no text")
+    if kind in (".html", ".htm"):
+        yield parse_html_document(raw, location, url=url)
+    elif kind == ".json":
+        yield from parse_json_records(raw, location, settings.json_fields)
+    elif kind == ".jsonl":
+        yield from parse_jsonl_records(raw, location, settings.json_fields)
+    elif kind in (".md", ".markdown"):
+        yield parse_text_document(raw, location, markdown=True)
+    elif kind == ".txt" or kind == "":
+        yield parse_text_document(raw, location)
+    else:
+        raise IngestError(f"unsupported file type {kind!r}")
+
+
+def _kind_of_response(content_type: str, url: str, body: bytes) -> str:
+    head = body[:512].lstrip().lower()
+    if "rss" in content_type or "atom" in content_type or head.startswith((b"<rss", b"<feed")):
+        return ".xml"
+    if content_type == "application/json":
+        return ".json"
+    if "html" in content_type or head.startswith((b"<!doctype html", b"<html")):
+        return ".html"
+    if head.startswith(b"<?xml"):
+        return ".xml"
+    suffix = Path(url.split("?")[0]).suffix.lower()
+    return suffix or ".txt"
+
+
+def _checked(article: Article, settings: IngestSettings) -> Article | Skip:
+    """Apply the size rules and fill a missing title from the text."""
+    if len(article.text) < settings.min_text_chars:
+        return Skip(article.location, f"text too short ({len(article.text)} characters)")
+    if len(article.text) > settings.max_article_chars:
+        return Skip(
+            article.location,
+            f"text longer than ingest.max_article_chars ({settings.max_article_chars})",
+        )
+    if not article.title:
+        first_line = article.text.split("\n", 1)[0]
+        title = first_line if len(first_line) <= 100 else first_line[:97].rsplit(" ", 1)[0] + "…"
+        article = replace(article, title=title, content_hash="")
+    return article
+
+
+def load_articles(inputs: Iterable[str], settings: IngestSettings) -> Iterator[Article | Skip]:
+    """Every article (or skip) from files, directories and URLs, in a stable order."""
+    for source in discover_sources(inputs, settings):
+        if isinstance(source, Skip):
+            yield source
+        else:
+            yield from read_source(source, settings)

@@ -1,0 +1,257 @@
+"""The `newsrag` command line: a thin layer over the library's entry functions.
+
+    $ newsrag ingest data/sample
+    $ newsrag ask "What will Trump and Putin discuss?"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from newsrag.errors import NewsragError
+from newsrag.settings import Settings, load_settings
+from newsrag.terminal import safe
+
+if TYPE_CHECKING:
+    from ingest.models import IngestReport
+    from rag.services import Services
+
+
+class _Context:
+    def __init__(self, config: str | None) -> None:
+        self.config = config
+        self._services: Services | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            settings = load_settings(self.config)
+            from rag.services import build_services  # after settings: it switches offline first
+
+            self._services = build_services(settings)
+        return self._services
+
+
+pass_context = click.make_pass_decorator(_Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+              help="config.toml to use (default: NEWSRAG_CONFIG, else ./config.toml).")
+@click.version_option(package_name="newsrag")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None) -> None:
+    """Offline Q&A over news articles, with every answer sentence cited."""
+    ctx.obj = _Context(config)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--prune", is_flag=True, help="Remove articles whose files (or records) vanished.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@pass_context
+def ingest(app: _Context, inputs: tuple[str, ...], prune: bool, quiet: bool) -> None:
+    """Ingest files, directories (recursively) and http(s) URLs."""
+    from ingest.pipeline import ingest as run_ingest
+    from newsrag.progress import ingest_progress
+
+    with ingest_progress(enabled=not quiet and sys.stderr.isatty()) as on_event:
+        report = run_ingest(inputs, app.settings, app.services.index, prune=prune,
+                            on_event=on_event)
+    _print_report(report)
+    if report.stored == 0:
+        raise NewsragError("nothing could be ingested")
+
+
+def _print_report(report: IngestReport) -> None:
+    click.echo(
+        f"added {len(report.added)}, updated {len(report.updated)}, unchanged {report.unchanged}, "
+        f"skipped {len(report.skipped)}, deleted {len(report.deleted)}; "
+        f"{report.chunks} chunks embedded in {report.seconds:.1f} s"
+    )
+    for skip in report.skipped:
+        click.echo(f"  skipped {safe(skip.location)}: {safe(skip.reason)}")
+
+
+@cli.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def list_articles(app: _Context, as_json: bool) -> None:
+    """List the ingested articles, newest first."""
+    records = app.services.index.catalog.list_articles()
+    if as_json:
+        rows = [{"id": r.article.id, "title": r.article.title, "published": r.article.published,
+                 "source": r.article.source, "url": r.article.url, "chunks": r.n_chunks}
+                for r in records]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for r in records:
+        when = (r.article.published or "undated")[:10]
+        click.echo(f"{safe(r.article.id)}  {when}  {safe(r.article.source) or '-'}  "
+                   f"{safe(r.article.title)}  ({r.n_chunks} chunks)")
+    click.echo(f"{len(records)} articles")
+
+
+@cli.command()
+@click.argument("article_id")
+@click.option("--sentences", is_flag=True, help="Number the sentences and show their spans.")
+@pass_context
+def show(app: _Context, article_id: str, sentences: bool) -> None:
+    """Show one article: metadata and text."""
+    from newsrag.errors import NotFoundError
+
+    record = app.services.index.catalog.get(article_id)
+    if record is None:
+        raise NotFoundError(f"no article with id {article_id!r} (see `newsrag list`)")
+    a = record.article
+    click.echo(f"{safe(a.title)}\n{a.published or 'undated'} · {safe(a.source) or '-'} · "
+               f"{safe(', '.join(a.authors)) or '-'}\n{safe(a.url)}\nid {safe(a.id)} · "
+               f"{record.n_chunks} chunks · from {safe(a.location)}\n")
+    if sentences:
+        for s in record.sentences:
+            click.echo(f"[{s.index}] {s.start}-{s.end}  {safe(s.text)}")
+    else:
+        click.echo(safe(a.text))
+
+
+@cli.command()
+@click.argument("article_ids", nargs=-1, required=True)
+@pass_context
+def delete(app: _Context, article_ids: tuple[str, ...]) -> None:
+    """Delete articles (and their chunks) by id."""
+    from newsrag.errors import NotFoundError
+
+    index = app.services.index
+    with index.writing():
+        removed = index.remove(article_ids)
+    for article_id in removed:
+        click.echo(f"deleted {safe(article_id)}")
+    missing = sorted(set(article_ids) - set(removed))
+    if missing:
+        raise NotFoundError(f"no article with id {', '.join(map(repr, missing))}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def stats(app: _Context, as_json: bool) -> None:
+    """Articles, chunks and disk use of the store."""
+    index = app.services.index
+    data_dir = index.data_dir
+    size = sum(p.stat().st_size for p in data_dir.rglob("*") if p.is_file()) if (
+        data_dir.exists()) else 0
+    info: dict[str, Any] = {**index.catalog.stats(), "data_dir": str(data_dir),
+                            "bytes_on_disk": size, "embedder": index.catalog.get_meta("embedder")}
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    for key, value in info.items():
+        click.echo(f"{key}: {value}")
+
+
+def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--until", type=click.DateTime(["%Y-%m-%d"]),
+                        help="Only articles published on or before this date.")(func)
+    func = click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
+                        help="Only articles published on or after this date.")(func)
+    func = click.option("--source", "sources", multiple=True,
+                        help="Only articles from this source (repeatable).")(func)
+    return click.option("--k", type=click.IntRange(1, 200), default=None,
+                        help="How many chunks to retrieve (default: retrieval.k).")(func)
+
+
+def _filters(sources: tuple[str, ...], since: Any, until: Any) -> Any:
+    from rag.search import make_filters
+
+    as_date: Callable[[Any], date | None] = lambda v: v.date() if v else None  # noqa: E731
+    return make_filters(sources, as_date(since), as_date(until))
+
+
+@cli.command()
+@click.argument("query")
+@_filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def search(app: _Context, query: str, k: int | None, sources: tuple[str, ...], since: Any,
+           until: Any, as_json: bool) -> None:
+    """Ranked chunks for a query, with their article and sentences."""
+    from rag.search import retrieve
+
+    hits = retrieve(query, app.services, k or 10, _filters(sources, since, until))
+    if as_json:
+        click.echo(json.dumps([h.model_dump() for h in hits], indent=2, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo("no results (is anything ingested? see `newsrag stats`)")
+    for rank, hit in enumerate(hits, start=1):
+        click.echo(f"{rank}. [{hit.score:.3f}] {safe(hit.title)} — {hit.published or 'undated'}"
+                   f" · {safe(hit.source) or '-'}\n   {safe(hit.url) or '(no url)'}  "
+                   f"id {safe(hit.article_id)} chunk {hit.chunk_index}")
+        for sentence in hit.sentences:
+            click.echo(f"   · {safe(sentence.text)}")
+
+
+@cli.command()
+@click.argument("question")
+@_filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@pass_context
+def ask(app: _Context, question: str, k: int | None, sources: tuple[str, ...], since: Any,
+        until: Any, as_json: bool) -> None:
+    """Answer a question from the ingested news, citing exact source sentences."""
+    from rag.ask import answer
+
+    result = answer(question, app.services, k, _filters(sources, since, until))
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+        return
+    click.echo(safe(result.answer))
+    if result.citations:
+        click.echo("\nSources:")
+    for c in result.citations:
+        click.echo(f"[{c.n}] {safe(c.title)} — {c.published or 'undated'} · "
+                   f"{safe(c.source) or '-'}\n    {safe(c.url) or '(no url)'}  id {safe(c.article_id)}"
+                   f"\n    \"{safe(c.text)}\" (chars {c.char_start}–{c.char_end})")
+    if result.refused and result.sources:
+        click.echo("\nClosest articles:")
+        for hit in {h.article_id: h for h in result.sources}.values():
+            click.echo(f"  - {safe(hit.title)} ({hit.published or 'undated'})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: expected errors become one line on stderr and exit status 1."""
+    try:
+        cli.main(args=argv, prog_name="newsrag", standalone_mode=False)
+    except NewsragError as exc:
+        if os.environ.get("NEWSRAG_DEBUG") == "1":
+            traceback.print_exc()
+        click.echo(f"newsrag: error: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("newsrag: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: still one line, unless debugging
+        if os.environ.get("NEWSRAG_DEBUG") == "1":
+            raise
+        click.echo(f"newsrag: internal error: {type(exc).__name__}: {exc} "
+                   "(set NEWSRAG_DEBUG=1 for the traceback)", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

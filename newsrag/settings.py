@@ -1,0 +1,194 @@
+"""Typed settings: defaults here, overridden by config.toml, then by NEWSRAG_* environment variables.
+
+Loaded by entry points only (`load_settings`), never at import time.
+
+    >>> settings = load_settings(env={})
+    >>> settings.chunking.chunk_tokens > 0
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from newsrag.errors import ConfigError
+
+ENV_PREFIX = "NEWSRAG_"
+# Environment variables with the prefix that are not settings.
+RESERVED_ENV = {"NEWSRAG_CONFIG", "NEWSRAG_DEBUG"}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class JsonFields(Section):
+    """Which record keys (first present wins) fill each article field in .json/.jsonl files."""
+
+    id: list[str] = ["id", "doc_id", "article_id"]
+    title: list[str] = ["title", "headline"]
+    text: list[str] = ["text", "content", "body", "article"]
+    url: list[str] = ["url", "link"]
+    published: list[str] = ["published", "publish_date", "date", "published_at", "pubDate"]
+    authors: list[str] = ["authors", "author", "byline"]
+    source: list[str] = ["source", "outlet", "publisher"]
+
+
+class IngestSettings(Section):
+    extensions: list[str] = [
+        ".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".xml", ".rss", ".atom",
+    ]
+    max_file_mb: float = Field(50.0, gt=0)
+    max_article_chars: int = Field(200_000, gt=0)
+    min_text_chars: int = Field(40, ge=1)
+    url_timeout_s: float = Field(20.0, gt=0)
+    url_max_mb: float = Field(10.0, gt=0)
+    allow_private_urls: bool = False
+    user_agent: str = "newsrag/0.1 (+offline news Q&A)"
+    json_fields: JsonFields = JsonFields()
+
+
+class ChunkingSettings(Section):
+    segmenter: Literal["nupunkt", "pysbd", "regex"] = "nupunkt"
+    encoding: Literal["cl100k_base", "o200k_base"] = "cl100k_base"
+    chunk_tokens: int = Field(128, ge=16, le=1024)
+    overlap_sentences: int = Field(0, ge=0, le=5)
+    embed_title: bool = True
+
+
+class EmbeddingSettings(Section):
+    backend: str = "sentence-transformers"
+    model: str = ""
+    batch_size: int = Field(32, ge=1, le=1024)
+    device: str = "cpu"
+
+
+class StoreSettings(Section):
+    backend: str = "chroma"
+    collection: str = Field("news", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,60}[A-Za-z0-9]$")
+    add_batch_size: int = Field(4000, ge=1, le=5000)
+    lock_timeout_s: float = Field(0.0, ge=0)
+
+
+class RetrievalSettings(Section):
+    k: int = Field(5, ge=1, le=200)
+
+
+class AskSettings(Section):
+    max_sentences: int = Field(3, ge=1, le=20)
+    min_similarity: float = Field(0.25, ge=-1, le=1)
+
+
+class Settings(Section):
+    data_dir: str = ""
+    ingest: IngestSettings = IngestSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    store: StoreSettings = StoreSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    ask: AskSettings = AskSettings()
+    # Where the config file was read from; not a key users set.
+    config_path: str | None = Field(None, exclude=True)
+
+    def resolved_data_dir(self) -> Path:
+        """The data directory: absolute, with a relative value taken against the config's folder."""
+        base = Path(self.config_path).parent if self.config_path else Path.cwd()
+        raw = self.data_dir or ".newsrag"
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else (base / path).resolve()
+
+
+def find_config(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
+    """--config beats NEWSRAG_CONFIG beats ./config.toml; None means built-in defaults."""
+    chosen = explicit or env.get("NEWSRAG_CONFIG")
+    if chosen:
+        path = Path(chosen).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        return path.resolve()
+    local = Path.cwd() / "config.toml"
+    return local.resolve() if local.is_file() else None
+
+
+def load_settings(
+    config: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings from defaults, the config file and the environment.
+
+    >>> load_settings(env={"NEWSRAG_RETRIEVAL__K": "7"}).retrieval.k
+    7
+    """
+    env = os.environ if env is None else env
+    path = find_config(config, env)
+    data: dict[str, Any] = _read_toml(path) if path else {}
+    for keys, value in _env_overrides(env):
+        _assign(data, keys, value)
+    if path:
+        data["config_path"] = str(path)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    if "config_path" in data:
+        raise ConfigError(f"{path}: unknown key 'config_path'")
+    return data
+
+
+def _env_overrides(env: Mapping[str, str]) -> list[tuple[list[str], Any]]:
+    """NEWSRAG_SECTION__KEY=value pairs, and NEWSRAG_KEY for top-level keys such as DATA_DIR."""
+    overrides = []
+    for name, raw in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
+            continue
+        keys = [part.lower() for part in name[len(ENV_PREFIX):].split("__")]
+        if not all(keys):
+            raise ConfigError(f"malformed environment override {name}")
+        overrides.append((keys, _parse_env_value(raw)))
+    return overrides
+
+
+def _parse_env_value(raw: str) -> Any:
+    """Lists and tables come as JSON; scalars stay strings so pydantic coerces them per field."""
+    if raw[:1] in "[{":
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            raise ConfigError(f"environment override is not valid JSON: {raw[:60]}") from None
+    return raw
+
+
+def _assign(data: dict[str, Any], keys: list[str], value: Any) -> None:
+    node = data
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"environment override for {'.'.join(keys)}: {key} is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = f" in {path}" if path else ""
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"])
+        if err["type"] == "extra_forbidden":
+            problems.append(f"unknown key '{key}'")
+        else:
+            problems.append(f"bad value for '{key}': {err['msg']}")
+    return f"invalid configuration{where}: " + "; ".join(problems)

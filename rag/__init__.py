@@ -1,0 +1,1 @@
+"""Retrieval and answering over the ingested news: search, cited answers."""

@@ -1,0 +1,66 @@
+"""What the rag layer returns: search hits and cited answers (also the CLI's --json output)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HitSentence(Frozen):
+    """A sentence of a hit's chunk; `article.text[start:end] == text`."""
+
+    start: int
+    end: int
+    text: str
+
+
+class Hit(Frozen):
+    """A retrieved chunk with its article's metadata and its rank score."""
+
+    article_id: str
+    title: str
+    source: str
+    url: str
+    published: str | None
+    chunk_index: int
+    score: float
+    text: str
+    char_start: int
+    char_end: int
+    sentences: tuple[HitSentence, ...]
+
+
+class Citation(Frozen):
+    """Citation [n]: one exact source sentence, `article.text[char_start:char_end] == text`."""
+
+    n: int
+    article_id: str
+    title: str
+    url: str
+    source: str
+    published: str | None
+    text: str
+    char_start: int
+    char_end: int
+
+
+class AnswerSentence(Frozen):
+    text: str
+    citations: tuple[int, ...]
+    support: float
+
+
+class Answer(Frozen):
+    """A short answer whose every sentence cites the source sentences it rests on."""
+
+    question: str
+    answer: str
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]
+    refused: bool
+    generator: str
+    timings: dict[str, float]
+    sources: tuple[Hit, ...] = ()
