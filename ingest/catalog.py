@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS chunk_sets (
 );
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    fingerprint TEXT NOT NULL
+    fingerprint TEXT NOT NULL, article_ids TEXT NOT NULL
 );
 """
 
@@ -127,7 +127,9 @@ class Catalog:
                 [(s.version, s.article_id, s.n_chunks) for s in sets],
             )
 
-    def make_live(self, entries: Iterable[tuple[Article, ChunkSet, list[Sentence]]]) -> list[ChunkSet]:
+    def make_live(
+        self, entries: Iterable[tuple[Article, ChunkSet, list[Sentence]]]
+    ) -> list[ChunkSet]:
         """Atomically switch articles to their new chunk sets; returns the replaced sets."""
         replaced: list[ChunkSet] = []
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -180,28 +182,26 @@ class Catalog:
         rows = self.db.execute("SELECT * FROM articles ORDER BY published DESC, title")
         return [_record(row) for row in rows]
 
-    def ids_at_locations(self, locations: Iterable[str]) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {}
-        for location in set(locations):
-            rows = self.db.execute("SELECT id FROM articles WHERE location = ?", (location,))
-            found[location] = [row[0] for row in rows]
-        return found
-
     def all_locations(self) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
         for article_id, location in self.db.execute("SELECT id, location FROM articles"):
             found.setdefault(location, []).append(article_id)
         return found
 
-    def file_unchanged(self, path: str, size: int, mtime_ns: int, fingerprint: str) -> bool:
+    def unchanged_file_ids(self, path: str, size: int, mtime_ns: int, fingerprint: str
+                           ) -> list[str] | None:
+        """The article ids a file held when it was last fully ingested, if it is unchanged."""
         row = self.db.execute(
-            "SELECT size, mtime_ns, fingerprint FROM files WHERE path = ?", (path,)
+            "SELECT size, mtime_ns, fingerprint, article_ids FROM files WHERE path = ?", (path,)
         ).fetchone()
-        return row == (size, mtime_ns, fingerprint)
+        if row is None or tuple(row[:3]) != (size, mtime_ns, fingerprint):
+            return None
+        return list(json.loads(row[3]))
 
-    def record_files(self, files: Iterable[tuple[str, int, int, str]]) -> None:
+    def record_files(self, files: Iterable[tuple[str, int, int, str, list[str]]]) -> None:
+        rows = [(*f[:4], json.dumps(f[4])) for f in files]
         with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", list(files))
+            db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
 
     def forget_files(self, paths: Iterable[str]) -> None:
         with self.transaction() as db:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cache
+from typing import Any
 
 from ingest.models import Article, Chunk, Sentence
 
@@ -17,7 +18,7 @@ CountTokens = Callable[[str], int]
 
 
 @cache
-def _encoding(name: str):  # type: ignore[no-untyped-def]
+def _encoding(name: str) -> Any:
     import tiktoken
 
     return tiktoken.get_encoding(name)
@@ -45,7 +46,8 @@ def chunk_article(
     embed_title: bool = True,
 ) -> list[Chunk]:
     """Consecutive sentences packed greedily; a sentence longer than the budget is split."""
-    units = [piece for s in sentences for piece in _fit_sentence(article.text, s, chunk_tokens, count)]
+    units = [piece for sentence in sentences
+             for piece in _fit_sentence(article.text, sentence, chunk_tokens, count)]
     chunks: list[Chunk] = []
     first = 0
     while first < len(units):

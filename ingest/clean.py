@@ -21,7 +21,7 @@ _INLINE_SPACE = re.compile(r"[ \t\u00a0]{2,}")
 
 
 def decode_bytes(data: bytes) -> str:
-    """Decode text of unknown encoding: BOM, then UTF-8, then UTF-16 without BOM; binary is refused."""
+    """Decode text: BOM, then UTF-8, then UTF-16 without BOM, then cp1252; binary is refused."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return _decode(data[len(bom):], encoding)
@@ -78,7 +78,8 @@ def parse_date(value: object) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _iso(datetime.fromtimestamp(float(value), UTC), has_time=True)
     if isinstance(value, tuple):  # feedparser's struct_time, in UTC
-        return _iso(datetime(*value[:6], tzinfo=UTC), has_time=True)
+        year, month, day, hour, minute, second = (int(part) for part in value[:6])
+        return _iso(datetime(year, month, day, hour, minute, second, tzinfo=UTC), has_time=True)
     if not isinstance(value, str):
         return None
     raw = value.strip()

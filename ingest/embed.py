@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from newsrag.errors import ConfigError, ModelError
+from newsrag.errors import ModelError
+from newsrag.registry import resolve
 from newsrag.settings import EmbeddingSettings
 
 
@@ -44,12 +45,7 @@ def register_embedder(name: str, factory: EmbedderFactory) -> None:
 
 
 def make_embedder(settings: EmbeddingSettings) -> Embedder:
-    try:
-        factory = EMBEDDERS[settings.backend]
-    except KeyError:
-        known = ", ".join(sorted(EMBEDDERS))
-        raise ConfigError(f"unknown embedding.backend {settings.backend!r} (known: {known})") from None
-    return factory(settings)
+    return resolve(EMBEDDERS, settings.backend, "embedding.backend")(settings)
 
 
 def packaged_model_path() -> Path:
@@ -87,10 +83,11 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         try:
-            model = SentenceTransformer(str(path), device=self.settings.device, local_files_only=True)
+            model = SentenceTransformer(
+                str(path), device=self.settings.device, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot load embedding model from {path}: {exc}") from None
-        self.max_tokens = int(model.max_seq_length)
+        self.max_tokens = int(model.max_seq_length or 256)
         return model
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
@@ -100,7 +97,7 @@ class SentenceTransformerEmbedder:
             list(texts), batch_size=self.settings.batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
         )
-        return vectors.tolist()  # type: ignore[no-any-return]
+        return list(vectors.tolist())
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

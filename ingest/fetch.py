@@ -7,6 +7,7 @@ import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 from newsrag.errors import IngestError
@@ -44,7 +45,9 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
     def __init__(self, allow_private: bool) -> None:
         self.allow_private = allow_private
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
         check_url(newurl, self.allow_private)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 

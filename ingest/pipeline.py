@@ -41,9 +41,11 @@ class _Run:
     report: IngestReport
     known: dict[str, tuple[str, str]]
     seen: dict[str, str] = field(default_factory=dict)  # article id -> where first seen
-    parsed_locations: set[str] = field(default_factory=set)
+    # Locations whose full list of articles this run knows (parsed, or unchanged files).
+    complete_locations: set[str] = field(default_factory=set)
+    ids_by_location: dict[str, list[str]] = field(default_factory=dict)
     batch: list[PreparedArticle] = field(default_factory=list)
-    done_files: list[tuple[str, int, int, str]] = field(default_factory=list)
+    done_files: list[tuple[str, int, int, str, list[str]]] = field(default_factory=list)
 
 
 def ingest(
@@ -88,15 +90,18 @@ def _events(inputs: list[str], settings: Settings, index: Index, fingerprint: st
         if isinstance(source, Skip):
             yield "skip", source
             continue
-        if isinstance(source, SourceFile) and catalog.file_unchanged(
-            source.location, source.size, source.mtime_ns, fingerprint
-        ):
-            yield "unchanged_file", (source.location, catalog.ids_at_locations([source.location]))
-            continue
+        if isinstance(source, SourceFile):
+            ids = catalog.unchanged_file_ids(
+                source.location, source.size, source.mtime_ns, fingerprint)
+            if ids is not None:
+                yield "unchanged_file", (source.location, ids)
+                continue
         location = source if isinstance(source, str) else source.location
         yield "parsing", location
+        whole_file_failed = False
         for item in read_source(source, settings.ingest):
             if isinstance(item, Skip):
+                whole_file_failed |= item.location == location
                 yield "skip", item
             else:
                 version = _version(item, fingerprint)
@@ -104,7 +109,8 @@ def _events(inputs: list[str], settings: Settings, index: Index, fingerprint: st
                 prepared = None if unchanged else _prepare(
                     item, version, settings.chunking, index.embedder)
                 yield "article", (item, version, prepared)
-        if isinstance(source, SourceFile):
+        # A file that failed as a whole is not "complete": prune must not empty it.
+        if isinstance(source, SourceFile) and not whole_file_failed:
             yield "file_done", (source.location, source.size, source.mtime_ns, fingerprint)
 
 
@@ -119,13 +125,16 @@ def _handle(run: _Run, kind: str, payload: Any) -> None:
         report.skipped.append(payload)
     elif kind == "unchanged_file":
         location, ids = payload
-        for article_id in ids[location]:
+        for article_id in ids:
             run.seen.setdefault(article_id, location)
-        report.unchanged += len(ids[location])
+        run.complete_locations.add(location)
+        report.unchanged += len(ids)
     elif kind == "parsing":
-        run.parsed_locations.add(payload)
+        run.ids_by_location[payload] = []
     elif kind == "file_done":
-        run.done_files.append(payload)
+        location = payload[0]
+        run.complete_locations.add(location)
+        run.done_files.append((*payload, run.ids_by_location.pop(location, [])))
     elif kind == "article":
         _handle_article(run, *payload)
 
@@ -138,6 +147,7 @@ def _handle_article(run: _Run, article: Article, version: str,
             Skip(article.location, f"duplicate article id {article.id!r} (also in {first_seen})"))
         return
     run.seen[article.id] = article.location
+    run.ids_by_location.setdefault(article.location, []).append(article.id)
     if prepared is None:
         run.report.unchanged += 1
         return
@@ -181,7 +191,8 @@ def _prune(run: _Run) -> list[str]:
     for location, ids in run.index.catalog.all_locations().items():
         gone = not is_url(location) and not os.path.exists(location)
         for article_id in ids:
-            if gone or (location in run.parsed_locations and article_id not in run.seen):
+            vanished = location in run.complete_locations and article_id not in run.seen
+            if gone or vanished:
                 doomed.append(article_id)
     removed = run.index.remove(doomed)
     run.index.catalog.forget_files(

@@ -142,13 +142,12 @@ def _kind_of_response(content_type: str, url: str, body: bytes) -> str:
 
 def _checked(article: Article, settings: IngestSettings) -> Article | Skip:
     """Apply the size rules and fill a missing title from the text."""
+    where = f"{article.location} [{article.id}]"
     if len(article.text) < settings.min_text_chars:
-        return Skip(article.location, f"text too short ({len(article.text)} characters)")
+        return Skip(where, f"text too short ({len(article.text)} characters)")
     if len(article.text) > settings.max_article_chars:
-        return Skip(
-            article.location,
-            f"text longer than ingest.max_article_chars ({settings.max_article_chars})",
-        )
+        return Skip(where, f"text longer than ingest.max_article_chars "
+                           f"({settings.max_article_chars})")
     if not article.title:
         first_line = article.text.split("\n", 1)[0]
         title = first_line if len(first_line) <= 100 else first_line[:97].rsplit(" ", 1)[0] + "…"

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from newsrag.errors import ConfigError, StoreError
+from newsrag.errors import StoreError
+from newsrag.registry import resolve
 from newsrag.settings import StoreSettings
 
 
@@ -63,11 +64,7 @@ def register_store(name: str, factory: StoreFactory) -> None:
 
 
 def make_store(settings: StoreSettings, data_dir: Path) -> VectorStore:
-    try:
-        return STORES[settings.backend](settings, data_dir)
-    except KeyError:
-        known = ", ".join(sorted(STORES))
-        raise ConfigError(f"unknown store.backend {settings.backend!r} (known: {known})") from None
+    return resolve(STORES, settings.backend, "store.backend")(settings, data_dir)
 
 
 class ChromaStore:

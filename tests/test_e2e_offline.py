@@ -1,0 +1,59 @@
+"""End to end with the real packaged model, in a process that has no network at all."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.clirunner import run_cli
+from tests.conftest import SAMPLE
+
+NO_NETWORK = ("unshare", "--map-root-user", "--net")
+LAND = ("Trump, who is seeking Putin's backing for a 30-day ceasefire proposal that Ukraine "
+        "accepted last week, mentioned that discussions will include topics related to land and "
+        "power plants.")
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_sandbox_really_has_no_network() -> None:
+    assert shutil.which("unshare"), "util-linux unshare is required for the offline tests"
+    probe = ("import pathlib; print(sorted(l.split(':')[0].strip() for l in "
+             "pathlib.Path('/proc/net/dev').read_text().splitlines()[2:]), "
+             "len(pathlib.Path('/proc/net/route').read_text().splitlines()[1:]))")
+    result = subprocess.run([*NO_NETWORK, sys.executable, "-c", probe], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["['lo']", "0"]  # only loopback (down), and no routes
+
+
+def test_ingest_search_ask_offline_with_the_real_model(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    ingest = run_cli("ingest", str(SAMPLE), data_dir=data, fake=False, prefix=NO_NETWORK)
+    assert ingest.returncode == 0, ingest.stderr
+    assert ingest.stdout.startswith("added 1,")
+
+    search = run_cli("search", "land and power plants", "--json", data_dir=data, fake=False,
+                     prefix=NO_NETWORK)
+    assert search.returncode == 0, search.stderr
+    hits = json.loads(search.stdout)
+    assert any(s["text"] == LAND for s in hits[0]["sentences"])
+
+    ask = run_cli("ask", "What will Trump and Putin discuss?", data_dir=data, fake=False,
+                  prefix=NO_NETWORK)
+    assert ask.returncode == 0, ask.stderr
+    answer, sources = ask.stdout.split("\nSources:\n")
+    assert answer.startswith(LAND + " [1]")
+    first_source = sources.split("\n[2]")[0]
+    assert "[1] Trump-Putin Talks Ahead: Will They Agree on a Ceasefire?" in first_source
+    start = SAMPLE.joinpath("trump-putin-ceasefire-talks.txt").read_text().split(
+        "\n", 1)[1].strip().index(LAND)
+    assert f'"{LAND}" (chars {start}–{start + len(LAND)})' in first_source
+
+    refusal = run_cli("ask", "Who won the 2022 World Cup?", data_dir=data, fake=False,
+                      prefix=NO_NETWORK)
+    assert refusal.returncode == 0
+    assert refusal.stdout.startswith("The ingested articles do not cover this question.")
