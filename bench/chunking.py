@@ -1,15 +1,14 @@
 """Choose `chunking.chunk_tokens` by article-level retrieval quality on RealTime QA (dev).
 
-Run from anywhere: .venv/bin/python bench/chunking.py [--sizes 64 96 128] [--others 400]
-The subset corpus is every gold article of the 103 questions plus a fixed random sample (seed 0)
-of other articles. Each size is ingested into a fresh temp data dir with the built-in defaults
-(no config.toml) and one shared embedder; each question retrieves the top-50 chunks and articles
-are ranked by their best chunk. Prints a Markdown table; JSON goes to bench/results/chunking.json.
+Run: .venv/bin/python bench/chunking.py [--sizes 64 96 128] [--others 400]. Corpus = every gold
+article + a seed-0 sample of others; each size is ingested with built-in defaults into a fresh
+temp dir; articles rank by their best chunk in the top 50. JSON: bench/results/chunking.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import random
@@ -50,9 +49,27 @@ def write_subset(corpus: list[Row], gold: set[str], others: int, path: Path) -> 
     rest = sorted(r["doc_id"] for r in corpus if r["doc_id"] not in gold)
     keep = gold | set(random.Random(0).sample(rest, min(others, len(rest))))
     rows = [r for r in corpus if r["doc_id"] in keep]
-    with path.open("w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     return len(rows)
+
+
+class OwnTokenizerEmbedder:
+    """Counts tokens with a private tokenizer copy: HF fast tokenizers are not thread-safe, and
+    ingest counts in its parse thread while the main thread embeds (random padding errors)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.tokenizer = copy.deepcopy(inner.model.tokenizer)  # loads the model now
+        self.inner, self.name, self.max_tokens = inner, inner.name, inner.max_tokens
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        encoded = self.tokenizer(list(texts), add_special_tokens=True, truncation=False)
+        return [len(ids) for ids in encoded["input_ids"]]
 
 
 class RecordingIndex(Index):
@@ -62,9 +79,9 @@ class RecordingIndex(Index):
         super().__init__(base.data_dir, base.embedder, base.store, base.lock_timeout_s)
         self.chunks: list[Chunk] = []
 
-    def write(self, batch: Sequence[PreparedArticle]) -> None:
+    def write(self, batch: Sequence[PreparedArticle], *args: Any, **kwargs: Any) -> None:
         self.chunks.extend(c for p in batch for c in p.chunks)
-        super().write(batch)
+        super().write(batch, *args, **kwargs)
 
 
 def rr10(rank: int | None) -> float:
@@ -91,10 +108,8 @@ def run_size(size: int, subset: Path, questions: list[Row], embedder: Embedder, 
     report = ingest([str(subset)], settings, index=index)
     tokens = [c.n_tokens for c in index.chunks]
     pieces = embedder.count_tokens([c.embed_text for c in index.chunks])
-    ranks: list[int | None] = []
-    for q in questions:
-        hits = retrieve(q["question"], services, k=TOP_CHUNKS)
-        ranks.append(gold_rank([h.article_id for h in hits], set(q["gold_doc_ids"])))
+    ranks = [gold_rank([h.article_id for h in retrieve(q["question"], services, k=TOP_CHUNKS)],
+                       set(q["gold_doc_ids"])) for q in questions]
     n = len(questions)
     return {
         "chunk_tokens": size, "articles": len(report.added), "skipped": len(report.skipped),
@@ -118,13 +133,11 @@ def sign_test(wins: int, losses: int) -> float:
 def table(results: list[Row], limit: int) -> str:
     head = (f"| chunk_tokens | chunks | mean tok | max wp | >{limit} wp | ingest s "
             "| hit@1 | hit@5 | hit@10 | MRR@10 |")
-    lines = [head, "|" + "---:|" * 10]
-    for r in results:
-        lines.append(
-            f"| {r['chunk_tokens']} | {r['chunks']} | {r['mean_tokens']:.1f} "
+    rows = [f"| {r['chunk_tokens']} | {r['chunks']} | {r['mean_tokens']:.1f} "
             f"| {r['max_wordpieces']} | {r['over_limit_share']:.1%} | {r['ingest_s']:.0f} "
-            f"| {r['hit@1']:.3f} | {r['hit@5']:.3f} | {r['hit@10']:.3f} | {r['mrr@10']:.3f} |")
-    return "\n".join(lines)
+            f"| {r['hit@1']:.3f} | {r['hit@5']:.3f} | {r['hit@10']:.3f} | {r['mrr@10']:.3f} |"
+            for r in results]
+    return "\n".join([head, "|" + "---:|" * 10, *rows])
 
 
 def main() -> None:
@@ -144,8 +157,7 @@ def main() -> None:
         n_articles = write_subset(corpus, gold, args.others, subset)
         print(f"{len(questions)} questions, {len(gold)} gold + {n_articles - len(gold)} other "
               f"articles; top-{TOP_CHUNKS} chunks per question", flush=True)
-        embedder = make_embedder(settings_for(root, args.sizes[0]).embedding)
-        embedder.embed_query("warm up")  # load the model now, not inside the first timing
+        embedder = OwnTokenizerEmbedder(make_embedder(settings_for(root, args.sizes[0]).embedding))
         for size in args.sizes:
             started = time.perf_counter()
             results.append(run_size(size, subset, questions, embedder, root))
@@ -158,11 +170,10 @@ def main() -> None:
         print(f"{best['chunk_tokens']} vs {r['chunk_tokens']}: RR@10 better on {wins}, worse on "
               f"{losses} of {len(pairs)} questions (sign test p={sign_test(wins, losses):.2f})")
     print(f"\nchosen chunk_tokens = {best['chunk_tokens']} (best MRR@10; ties: hit@5, smaller)")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
     meta = {"questions": len(questions), "gold_articles": len(gold), "articles": n_articles,
             "others": args.others, "seed": 0, "top_chunks": TOP_CHUNKS, "embedder": embedder.name}
-    OUT.write_text(json.dumps({"meta": meta, "chosen": best["chunk_tokens"], "results": results},
-                              indent=1) + "\n")
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps({"meta": meta, "chosen": best["chunk_tokens"], "results": results}))
     print(f"wrote {OUT}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -105,6 +106,11 @@ def load_candidates() -> tuple[dict[str, Segment], dict[str, str]]:
     cands["nupunkt(line_breaks)"] = lambda t: [
         t[a:b] for a, b in nupunkt.sentence_spans(t, line_breaks=True)
     ]
+    # What newsrag ships (line breaks, then nupunkt): bench/ must not shadow the package.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+    from ingest.segment import split_sentences
+
+    cands["newsrag (ingest.segment)"] = lambda t: [s.text for s in split_sentences(t)]
     return cands, skipped
 
 
@@ -159,13 +165,13 @@ def main() -> None:
     print(f"(candidates built in {time.perf_counter() - t0:.2f}s)")
     for name, why in skipped.items():
         print(f"SKIPPED {name}: {why}")
-    for name in [n for n in cands if "line_breaks" not in n]:
+    for name in [n for n in cands if "line_breaks" not in n and "newsrag" not in n]:
         cands[f"{name}+newlines"] = with_newlines(cands[name])
     results = {name: evaluate(seg, rows) for name, seg in cands.items()}
-    print(f"\n{'candidate':<22}{'P':>7}{'R':>7}{'F1':>7}{'exact':>8}{'sents/s':>10}")
+    print(f"\n{'candidate':<26}{'P':>7}{'R':>7}{'F1':>7}{'exact':>8}{'sents/s':>10}")
     for name, (p, r, f1, ex, _) in sorted(results.items(), key=lambda kv: -kv[1][2]):
         sps = speed(cands[name], rows)
-        print(f"{name:<22}{p:>7.3f}{r:>7.3f}{f1:>7.3f}{ex:>8.1%}{sps:>10.0f}")
+        print(f"{name:<26}{p:>7.3f}{r:>7.3f}{f1:>7.3f}{ex:>8.1%}{sps:>10.0f}")
     best = max(results, key=lambda n: (results[n][2], results[n][3]))
     print(f"\nErrors of best ({best}): {len(results[best][4])} passages")
     for text, pred, gold in results[best][4]:

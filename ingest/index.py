@@ -76,10 +76,15 @@ class Index:
             self.store.delete([chunk_id for s in sets for chunk_id in s.chunk_ids()])
             self.catalog.forget_chunk_sets(sets)
 
-    def write(self, batch: Sequence[PreparedArticle]) -> None:
-        """Embed and store a batch; each article switches to its new chunks atomically."""
+    def embed(self, batch: Sequence[PreparedArticle]) -> list[list[float]]:
+        return self.embedder.embed_documents([c.embed_text for p in batch for c in p.chunks])
+
+    def write(self, batch: Sequence[PreparedArticle],
+              vectors: Sequence[Sequence[float]] | None = None) -> None:
+        """Store a batch (embedding it unless given vectors); each article switches atomically."""
         chunks = [c for p in batch for c in p.chunks]
-        vectors = self.embedder.embed_documents([c.embed_text for c in chunks])
+        if vectors is None:
+            vectors = self.embed(batch)
         self.catalog.mark_pending(p.chunk_set for p in batch)
         ids, metas = [], []
         for prepared in batch:

@@ -17,6 +17,7 @@ import os
 import queue
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,10 @@ class _Run:
     ids_by_location: dict[str, list[str]] = field(default_factory=dict)
     batch: list[PreparedArticle] = field(default_factory=list)
     done_files: list[tuple[str, int, int, str, list[str]]] = field(default_factory=list)
+    # One store write runs in the background while the next batch is embedded.
+    writer: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="newsrag-write"))
+    writing: Future[None] | None = None
 
 
 def ingest(
@@ -63,12 +68,18 @@ def ingest(
         run = _Run(index, IngestReport(), index.catalog.live_hashes())
         fingerprint = pipeline_fingerprint(settings, index.embedder.name)
         events = _events(list(inputs), settings, index, fingerprint, run.known)
-        for kind, payload in _in_background(events):
-            _handle(run, kind, payload)
-            if sum(len(p.chunks) for p in run.batch) >= FLUSH_CHUNKS:
-                _flush(run)
-            notify(kind, run.report)
-        _flush(run)
+        # Chroma takes a second to import and open: do it while the first batch is parsed.
+        run.writing = run.writer.submit(index.store.count)
+        try:
+            for kind, payload in _in_background(events):
+                _handle(run, kind, payload)
+                if sum(len(p.chunks) for p in run.batch) >= FLUSH_CHUNKS:
+                    _flush(run)
+                notify(kind, run.report)
+            _flush(run)
+            _wait_for_write(run)
+        finally:
+            run.writer.shutdown(wait=True)
         if prune:
             run.report.deleted = _prune(run)
     run.report.seconds = time.perf_counter() - started
@@ -159,13 +170,26 @@ def _handle_article(run: _Run, article: Article, version: str,
 
 
 def _flush(run: _Run) -> None:
-    if run.batch:
-        run.index.write(run.batch)
-        run.report.chunks += sum(len(p.chunks) for p in run.batch)
-        run.batch = []
-    if run.done_files:
-        run.index.catalog.record_files(run.done_files)
-        run.done_files = []
+    """Embed the batch here, then store it in the writer thread after the previous write."""
+    batch, files = run.batch, run.done_files
+    run.batch, run.done_files = [], []
+    vectors = run.index.embed(batch) if batch else []
+    _wait_for_write(run)
+
+    def write() -> None:
+        if batch:
+            run.index.write(batch, vectors)
+        if files:
+            run.index.catalog.record_files(files)
+
+    run.writing = run.writer.submit(write)
+    run.report.chunks += sum(len(p.chunks) for p in batch)
+
+
+def _wait_for_write(run: _Run) -> None:
+    if run.writing is not None:
+        run.writing.result()  # re-raises the writer's error here
+        run.writing = None
 
 
 def _prepare(article: Article, version: str, settings: ChunkingSettings,
