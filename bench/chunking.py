@@ -8,7 +8,6 @@ temp dir; articles rank by their best chunk in the top 50. JSON: bench/results/c
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import random
@@ -51,25 +50,6 @@ def write_subset(corpus: list[Row], gold: set[str], others: int, path: Path) -> 
     rows = [r for r in corpus if r["doc_id"] in keep]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     return len(rows)
-
-
-class OwnTokenizerEmbedder:
-    """Counts tokens with a private tokenizer copy: HF fast tokenizers are not thread-safe, and
-    ingest counts in its parse thread while the main thread embeds (random padding errors)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.tokenizer = copy.deepcopy(inner.model.tokenizer)  # loads the model now
-        self.inner, self.name, self.max_tokens = inner, inner.name, inner.max_tokens
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        return self.inner.embed_documents(texts)
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.inner.embed_query(text)
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        encoded = self.tokenizer(list(texts), add_special_tokens=True, truncation=False)
-        return [len(ids) for ids in encoded["input_ids"]]
 
 
 class RecordingIndex(Index):
@@ -157,7 +137,7 @@ def main() -> None:
         n_articles = write_subset(corpus, gold, args.others, subset)
         print(f"{len(questions)} questions, {len(gold)} gold + {n_articles - len(gold)} other "
               f"articles; top-{TOP_CHUNKS} chunks per question", flush=True)
-        embedder = OwnTokenizerEmbedder(make_embedder(settings_for(root, args.sizes[0]).embedding))
+        embedder = make_embedder(settings_for(root, args.sizes[0]).embedding)
         for size in args.sizes:
             started = time.perf_counter()
             results.append(run_size(size, subset, questions, embedder, root))

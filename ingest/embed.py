@@ -10,6 +10,7 @@ loaded from its package path: nothing is ever downloaded.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -68,6 +69,11 @@ class SentenceTransformerEmbedder:
         self.max_tokens = 256
         self._model: Any = None
         self._lock = threading.Lock()
+        # Hugging Face fast tokenizers keep padding/truncation state per instance, so counting
+        # in the parse thread while encode() runs in another corrupts batches: counting gets
+        # its own copy, behind its own lock.
+        self._counting_tokenizer: Any = None
+        self._counting_lock = threading.Lock()
 
     @property
     def model(self) -> Any:
@@ -103,7 +109,11 @@ class SentenceTransformerEmbedder:
         return self.embed_documents([text])[0]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        encoded = self.model.tokenizer(list(texts), add_special_tokens=True, truncation=False)
+        with self._counting_lock:
+            if self._counting_tokenizer is None:
+                self._counting_tokenizer = copy.deepcopy(self.model.tokenizer)
+            encoded = self._counting_tokenizer(
+                list(texts), add_special_tokens=True, truncation=False, padding=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
 

@@ -19,9 +19,11 @@ def ingest_progress(enabled: bool) -> Iterator[OnEvent | None]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    # The total is unknown until every source is parsed, so the bar pulses.
+    columns = (SpinnerColumn(), BarColumn(), TextColumn("{task.description}"),
+               TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("ingesting", total=None)
 
