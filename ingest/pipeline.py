@@ -69,7 +69,7 @@ def ingest(
         fingerprint = pipeline_fingerprint(settings, index.embedder.name)
         events = _events(list(inputs), settings, index, fingerprint, run.known)
         # Chroma takes a second to import and open: do it while the first batch is parsed.
-        run.writing = run.writer.submit(index.store.count)
+        run.writing = run.writer.submit(lambda: None if index.store.count() else None)
         try:
             for kind, payload in _in_background(events):
                 _handle(run, kind, payload)

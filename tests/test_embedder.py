@@ -2,6 +2,7 @@
 
 import random
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -62,8 +63,8 @@ def test_counting_while_encoding_in_another_thread(embedder: SentenceTransformer
     assert embedder._counting_tokenizer is not embedder.model.tokenizer
 
 
-def test_unknown_backend_and_missing_model_are_clear_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ConfigError, match="unknown embedding.backend 'nope'"):
+def test_unknown_backend_and_missing_model_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown embedding\.backend 'nope'"):
         make_embedder(EmbeddingSettings(backend="nope"))
     broken = SentenceTransformerEmbedder(EmbeddingSettings(model=str(tmp_path)))
     with pytest.raises(ModelError, match="no sentence-transformers model"):
