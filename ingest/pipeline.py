@@ -69,7 +69,7 @@ def ingest(
         fingerprint = pipeline_fingerprint(settings, index.embedder.name)
         events = _events(list(inputs), settings, index, fingerprint, run.known)
         # Chroma takes a second to import and open: do it while the first batch is parsed.
-        run.writing = run.writer.submit(lambda: None if index.store.count() else None)
+        run.writing = run.writer.submit(_open_store, index)
         try:
             for kind, payload in _in_background(events):
                 _handle(run, kind, payload)
@@ -184,6 +184,10 @@ def _flush(run: _Run) -> None:
 
     run.writing = run.writer.submit(write)
     run.report.chunks += sum(len(p.chunks) for p in batch)
+
+
+def _open_store(index: Index) -> None:
+    index.store.count()
 
 
 def _wait_for_write(run: _Run) -> None:
