@@ -1,0 +1,1 @@
+"""The faithfulness eval suite (see the eval issue). Nothing here yet."""
