@@ -207,6 +207,9 @@ class Catalog:
         with self.transaction() as db:
             db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in paths])
 
+    def is_empty(self) -> bool:
+        return self.db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
+
     def stats(self) -> dict[str, int]:
         articles, chunks = self.db.execute(
             "SELECT COUNT(*), COALESCE(SUM(n_chunks), 0) FROM articles"

@@ -89,7 +89,15 @@ def ingest(
 
 def pipeline_fingerprint(settings: Settings, embedder_name: str) -> str:
     """Everything that changes chunks or vectors; a change re-chunks and re-embeds."""
-    parts = [embedder_name, settings.chunking.model_dump(), settings.ingest.model_dump()]
+    return _digest([embedder_name, settings.chunking.model_dump()])
+
+
+def _file_fingerprint(settings: Settings, pipeline: str) -> str:
+    """What decides how an unchanged file parses: the pipeline plus the ingest settings."""
+    return _digest([pipeline, settings.ingest.model_dump()])
+
+
+def _digest(parts: list[Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -97,13 +105,14 @@ def _events(inputs: list[str], settings: Settings, index: Index, fingerprint: st
             known: dict[str, tuple[str, str]]) -> Iterator[tuple[str, Any]]:
     """Runs in the background thread: everything but embedding and writing."""
     catalog = index.catalog
+    file_fingerprint = _file_fingerprint(settings, fingerprint)
     for source in discover_sources(inputs, settings.ingest):
         if isinstance(source, Skip):
             yield "skip", source
             continue
         if isinstance(source, SourceFile):
             ids = catalog.unchanged_file_ids(
-                source.location, source.size, source.mtime_ns, fingerprint)
+                source.location, source.size, source.mtime_ns, file_fingerprint)
             if ids is not None:
                 yield "unchanged_file", (source.location, ids)
                 continue
@@ -122,7 +131,7 @@ def _events(inputs: list[str], settings: Settings, index: Index, fingerprint: st
                 yield "article", (item, version, prepared)
         # A file that failed as a whole is not "complete": prune must not empty it.
         if isinstance(source, SourceFile) and not whole_file_failed:
-            yield "file_done", (source.location, source.size, source.mtime_ns, fingerprint)
+            yield "file_done", (source.location, source.size, source.mtime_ns, file_fingerprint)
 
 
 def _version(article: Article, fingerprint: str) -> str:
@@ -235,18 +244,32 @@ def _in_background(events: Iterator[tuple[str, Any]], depth: int = 64
                    ) -> Iterator[tuple[str, Any]]:
     """Run a generator in a daemon thread; re-raise its error in the consumer."""
     channel: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()  # set when the consumer is gone, so the producer never hangs
+
+    def put(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                channel.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def produce() -> None:
         try:
             for event in events:
-                channel.put(event)
-            channel.put(_DONE)
+                put(event)
+                if stop.is_set():
+                    return
+            put(_DONE)
         except BaseException as exc:  # handed to the consumer, which re-raises it
-            channel.put(exc)
+            put(exc)
 
     threading.Thread(target=produce, name="newsrag-parse", daemon=True).start()
-    while (item := channel.get()) is not _DONE:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    try:
+        while (item := channel.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 

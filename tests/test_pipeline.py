@@ -157,3 +157,37 @@ def test_realtimeqa_records_keep_their_doc_ids(settings: Settings, tmp_path: Pat
     assert stored is not None and stored.article.title == records[0]["title"]
     assert all(stored.article.text[s.start:s.end] == s.text for s in stored.sentences)
     assert_consistent(settings)
+
+
+def test_settings_changes_reembed_only_when_chunks_change(make_settings, corpus_dir: Path
+                                                          ) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeEmbedder()
+    ingest([str(corpus_dir)], make_settings(), open_index(make_settings(), embedder=fake))
+    calls = len(fake.calls)
+    timeout = make_settings(NEWSRAG_INGEST__URL_TIMEOUT_S=5)
+    report = ingest([str(corpus_dir)], timeout, open_index(timeout, embedder=fake))
+    assert report.unchanged == 1 and len(fake.calls) == calls  # re-parsed, nothing embedded
+    smaller = make_settings(NEWSRAG_CHUNKING__CHUNK_TOKENS=64)
+    report = ingest([str(corpus_dir)], smaller, open_index(smaller, embedder=fake))
+    assert len(report.updated) == 1 and len(fake.calls) > calls
+    assert_consistent(smaller)
+
+
+def test_a_failed_write_stops_the_parse_thread(settings: Settings, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    records = [{"id": f"a{i}", "text": BODY + f" Item {i}."} for i in range(600)]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    index = open_index(settings)
+    monkeypatch.setattr(index.store, "add", lambda *a, **k: (_ for _ in ()).throw(
+        StoreError("disk full")))
+    with pytest.raises(StoreError, match="disk full"):
+        ingest([str(tmp_path)], settings, index)
+    for thread in threading.enumerate():
+        if thread.name == "newsrag-parse":
+            thread.join(timeout=5)
+            assert not thread.is_alive()
+    monkeypatch.undo()
+    assert len(ingest([str(tmp_path)], settings).added) == 600
+    assert_consistent(settings)
