@@ -1,0 +1,174 @@
+"""Citation grounding: whatever a generator wrote, keep only sentences their sources support.
+
+The generator sees numbered source sentences and is asked for [n] markers. Small models
+ignore that, garble markers and invent details, so after generation every sentence is:
+parsed for markers in any common form; checked against its cited sentences by a support
+scorer; re-attributed to the best-supporting source sentence if its own citations fail;
+dropped (or flagged) if nothing supports it. Citations are then renumbered 1..m by first use.
+
+    >>> sources = [SourceSentence(1, "a", "T", "", "", None, 0, 9, "Sky blue.")]
+    >>> [d.cited for d in parse_markers("The sky is blue [1]. Grass [7] is green.", 1)]
+    [(1,), ()]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from ingest.segment import split_sentences
+
+Mode = Literal["drop", "flag"]
+
+# [1] [1, 2] [1][2] [1-3] [^1] 【1】 (1) (1, 2) — numbers only, so "(2022)" style years are
+# filtered by range below.
+_MARKER = re.compile(
+    r"\[\^?\s*(\d+(?:\s*(?:[,;–-]|and)\s*\d+)*)\s*\]|【\s*(\d+)\s*】|\((\d{1,2}(?:\s*,\s*\d{1,2})*)\)"
+)
+_SPACES = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+
+
+@dataclass(frozen=True)
+class SourceSentence:
+    """A retrieved sentence as the generator saw it, numbered `n` in the prompt."""
+
+    n: int
+    article_id: str
+    title: str
+    url: str
+    source: str
+    published: str | None
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class DraftSentence:
+    """One generated sentence, markers removed; `cited` holds valid prompt numbers."""
+
+    text: str
+    cited: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class GroundedSentence:
+    text: str
+    cited: tuple[int, ...]  # prompt numbers
+    support: float
+    status: Literal["supported", "reattributed", "unsupported"]
+
+
+class SupportJudge(Protocol):
+    """What grounding needs from a support scorer."""
+
+    def score_many(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> list[float]: ...
+
+    def supported(self, probability: float) -> bool: ...
+
+
+def parse_markers(text: str, n_sources: int) -> list[DraftSentence]:
+    """Split generated text into sentences and read their citation markers (any common form)."""
+    drafts: list[DraftSentence] = []
+    for sentence in split_sentences(text.strip()):
+        numbers = _numbers_in(sentence.text, n_sources)
+        clean = _strip_markers(sentence.text)
+        if not any(ch.isalnum() for ch in clean):
+            # A sentence that is only markers ("[2]." after a split) belongs to the one before.
+            if drafts and numbers:
+                last = drafts[-1]
+                drafts[-1] = DraftSentence(last.text, _merge(last.cited, numbers))
+            continue
+        drafts.append(DraftSentence(clean, numbers))
+    return drafts
+
+
+def _numbers_in(text: str, n_sources: int) -> tuple[int, ...]:
+    found: list[int] = []
+    for match in _MARKER.finditer(text):
+        group = next(g for g in match.groups() if g)
+        for number in _expand(group):
+            if 1 <= number <= n_sources and number not in found:
+                found.append(number)
+    return tuple(found)
+
+
+def _expand(group: str) -> list[int]:
+    """'1, 3' -> [1, 3]; '2-4' -> [2, 3, 4] (ranges capped so '1-999' cannot explode)."""
+    numbers: list[int] = []
+    for part in re.split(r"\s*(?:[,;]|and)\s*", group):
+        bounds = [int(b) for b in re.split(r"\s*[–-]\s*", part) if b]
+        if len(bounds) == 2 and 0 <= bounds[1] - bounds[0] <= 10:
+            numbers.extend(range(bounds[0], bounds[1] + 1))
+        else:
+            numbers.extend(bounds)
+    return numbers
+
+
+def _strip_markers(text: str) -> str:
+    text = _MARKER.sub("", text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", text))
+    return text.strip()
+
+
+def _merge(first: tuple[int, ...], second: tuple[int, ...]) -> tuple[int, ...]:
+    return first + tuple(n for n in second if n not in first)
+
+
+def ground_sentences(
+    drafts: Sequence[DraftSentence],
+    sources: Sequence[SourceSentence],
+    judge: SupportJudge,
+    mode: Mode = "drop",
+) -> list[GroundedSentence]:
+    """Keep, re-attribute, or drop/flag each draft sentence by how well sources support it."""
+    by_number = {s.n: s for s in sources}
+    cited_scores = judge.score_many(
+        [(d.text, [by_number[n].text for n in d.cited]) for d in drafts if d.cited])
+    single_scores = judge.score_many(
+        [(d.text, [s.text]) for d in drafts for s in sources]) if sources else []
+    grounded: list[GroundedSentence] = []
+    cited_iter = iter(cited_scores)
+    for index, draft in enumerate(drafts):
+        own = next(cited_iter) if draft.cited else 0.0
+        if draft.cited and judge.supported(own):
+            grounded.append(GroundedSentence(draft.text, draft.cited, own, "supported"))
+            continue
+        row = single_scores[index * len(sources):(index + 1) * len(sources)]
+        best = max(range(len(row)), key=row.__getitem__) if row else None
+        if best is not None and judge.supported(row[best]):
+            grounded.append(GroundedSentence(
+                draft.text, (sources[best].n,), row[best], "reattributed"))
+        elif mode == "flag":
+            grounded.append(GroundedSentence(draft.text, draft.cited, own, "unsupported"))
+    return grounded
+
+
+@dataclass(frozen=True)
+class Renumbered:
+    """The final answer text with [n] markers, and the sources each n refers to."""
+
+    text: str
+    sentences: tuple[GroundedSentence, ...]  # cited numbers now 1..m
+    citations: tuple[SourceSentence, ...]  # citations[i] is [i + 1]
+
+
+def renumber(grounded: Sequence[GroundedSentence], sources: Sequence[SourceSentence]
+             ) -> Renumbered:
+    """Number citations 1..m by first use, and write the answer text with its markers."""
+    by_number = {s.n: s for s in sources}
+    order: dict[int, int] = {}
+    sentences = []
+    for sentence in grounded:
+        for n in sentence.cited:
+            order.setdefault(n, len(order) + 1)
+        cited = tuple(order[n] for n in sentence.cited)
+        sentences.append(GroundedSentence(sentence.text, cited, sentence.support, sentence.status))
+    text = " ".join(
+        s.text + ("" if not s.cited else " " + "".join(f"[{n}]" for n in s.cited))
+        for s in sentences)
+    citations = tuple(by_number[n] for n in sorted(order, key=order.__getitem__))
+    return Renumbered(text, tuple(sentences), citations)

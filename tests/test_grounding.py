@@ -1,0 +1,100 @@
+"""Grounding with scripted generator outputs and a word-overlap judge (a fake at our boundary)."""
+
+from collections.abc import Sequence
+
+import pytest
+
+from rag.grounding import (
+    DraftSentence,
+    SourceSentence,
+    ground_sentences,
+    parse_markers,
+    renumber,
+)
+from rag.text import content_words
+
+
+class OverlapJudge:
+    """Supported when most of the claim's content words appear in the cited sentences."""
+
+    def score_many(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> list[float]:
+        scores = []
+        for claim, evidence in pairs:
+            wanted = content_words(claim)
+            have = set().union(*(content_words(e) for e in evidence)) if evidence else set()
+            scores.append(len(wanted & have) / len(wanted) if wanted else 0.0)
+        return scores
+
+    def supported(self, probability: float) -> bool:
+        return probability >= 0.75
+
+
+def _source(n: int, text: str) -> SourceSentence:
+    return SourceSentence(n, f"art-{n}", f"Title {n}", "", "Outlet", "2025-03-17", 10 * n,
+                          10 * n + len(text), text)
+
+
+SOURCES = [
+    _source(1, "Trump said the talks will include land and power plants."),
+    _source(2, "Putin will speak with Trump on Tuesday."),
+    _source(3, "Delegations met in Riyadh on February 18."),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Talks include land [1].", [("Talks include land.", (1,))]),
+        ("Talks include land [1, 2]. They meet Tuesday [2][3].",
+         [("Talks include land.", (1, 2)), ("They meet Tuesday.", (2, 3))]),
+        ("Talks include land (1). Riyadh hosted talks [^3].",
+         [("Talks include land.", (1,)), ("Riyadh hosted talks.", (3,))]),
+        ("Talks include land [0]. They met [99]. Both sides [1-3].",
+         [("Talks include land.", ()), ("They met.", ()), ("Both sides.", (1, 2, 3))]),
+        ("Talks include land. [2]", [("Talks include land.", (2,))]),
+        ("No markers at all here.", [("No markers at all here.", ())]),
+        ("Garbage [a] [ ] [1,,] text.", [("Garbage [a] [ ] [1,,] text.", ())]),
+    ],
+)
+def test_markers_in_any_common_form(text: str, expected: list[tuple[str, tuple[int, ...]]]
+                                    ) -> None:
+    drafts = parse_markers(text, n_sources=3)
+    assert [(d.text, d.cited) for d in drafts] == expected
+
+
+def test_correct_sentence_with_wrong_marker_is_reattributed() -> None:
+    drafts = [DraftSentence("Putin will speak with Trump on Tuesday.", (3,))]
+    (grounded,) = ground_sentences(drafts, SOURCES, OverlapJudge())
+    assert grounded.cited == (2,) and grounded.status == "reattributed"
+
+
+def test_missing_marker_is_attributed_to_the_best_source() -> None:
+    drafts = parse_markers("The talks will include land and power plants.", 3)
+    (grounded,) = ground_sentences(drafts, SOURCES, OverlapJudge())
+    assert grounded.cited == (1,) and grounded.status == "reattributed"
+
+
+def test_hallucinated_sentence_is_dropped_or_flagged() -> None:
+    drafts = parse_markers(
+        "Putin will speak with Trump on Tuesday [2]. They agreed to lift all sanctions [2].", 3)
+    kept = ground_sentences(drafts, SOURCES, OverlapJudge(), mode="drop")
+    assert [g.text for g in kept] == ["Putin will speak with Trump on Tuesday."]
+    flagged = ground_sentences(drafts, SOURCES, OverlapJudge(), mode="flag")
+    assert [g.status for g in flagged] == ["supported", "unsupported"]
+
+
+def test_renumbering_by_first_use() -> None:
+    drafts = [DraftSentence("Delegations met in Riyadh on February 18.", (3,)),
+              DraftSentence("Putin will speak with Trump on Tuesday, and about land.", (2, 1))]
+    judge = OverlapJudge()
+    result = renumber(ground_sentences(drafts, SOURCES, judge), SOURCES)
+    assert [c.n for c in result.citations] == [3, 2, 1]
+    assert [s.cited for s in result.sentences] == [(1,), (2, 3)]
+    assert result.text == ("Delegations met in Riyadh on February 18. [1] "
+                           "Putin will speak with Trump on Tuesday, and about land. [2][3]")
+
+
+def test_nothing_supported_leaves_nothing() -> None:
+    drafts = parse_markers("The moon is made of cheese [1].", 3)
+    assert ground_sentences(drafts, SOURCES, OverlapJudge()) == []
+    assert renumber([], SOURCES).text == ""
