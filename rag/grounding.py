@@ -6,7 +6,6 @@ parsed for markers in any common form; checked against its cited sentences by a 
 scorer; re-attributed to the best-supporting source sentence if its own citations fail;
 dropped (or flagged) if nothing supports it. Citations are then renumbered 1..m by first use.
 
-    >>> sources = [SourceSentence(1, "a", "T", "", "", None, 0, 9, "Sky blue.")]
     >>> [d.cited for d in parse_markers("The sky is blue [1]. Grass [7] is green.", 1)]
     [(1,), ()]
 """
@@ -19,6 +18,10 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from ingest.segment import split_sentences
+from rag.models import Citation
+
+# A retrieved sentence as the generator saw it, numbered `n` in the prompt.
+SourceSentence = Citation
 
 Mode = Literal["drop", "flag"]
 
@@ -29,21 +32,6 @@ _MARKER = re.compile(
 )
 _SPACES = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
-
-
-@dataclass(frozen=True)
-class SourceSentence:
-    """A retrieved sentence as the generator saw it, numbered `n` in the prompt."""
-
-    n: int
-    article_id: str
-    title: str
-    url: str
-    source: str
-    published: str | None
-    start: int
-    end: int
-    text: str
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 Article text is data, never instructions: it is fenced, every line of it is prefixed, and the
 system message says so, so an article saying "ignore previous instructions" is only quoted.
 
-    >>> messages = build_messages("Who met?", [SourceSentence(1, "a", "T", "", "", None, 0, 4,
-    ...                                                       "They met.")])
+    >>> source = SourceSentence(n=1, article_id="a", title="T", url="", source="", published=None,
+    ...                         text="They met.", char_start=0, char_end=9)
+    >>> messages = build_messages("Who met?", [source])
     >>> messages[-1]["content"].splitlines()[-1]
     'Question: Who met?'
 """

@@ -14,6 +14,13 @@ from rag.grounding import (
 from rag.text import content_words
 
 
+def cite(n: int, text: str, article_id: str = "a", title: str = "T", source: str = "S",
+         published: str | None = None, start: int = 0) -> SourceSentence:
+    return SourceSentence(n=n, article_id=article_id, title=title, url="", source=source,
+                          published=published, text=text, char_start=start,
+                          char_end=start + len(text))
+
+
 class OverlapJudge:
     """Supported when most of the claim's content words appear in the cited sentences."""
 
@@ -30,8 +37,7 @@ class OverlapJudge:
 
 
 def _source(n: int, text: str) -> SourceSentence:
-    return SourceSentence(n, f"art-{n}", f"Title {n}", "", "Outlet", "2025-03-17", 10 * n,
-                          10 * n + len(text), text)
+    return cite(n, text, f"art-{n}", f"Title {n}", "Outlet", "2025-03-17", 10 * n)
 
 
 SOURCES = [

@@ -24,6 +24,7 @@ from rag.support import (
 )
 from tests.conftest import SHARED_DATA
 from tests.fakes import FakeEmbedder
+from tests.test_grounding import cite
 
 WICE = SHARED_DATA / "wice-dev" / "wice_claim_dev.jsonl"
 
@@ -170,12 +171,11 @@ def test_verdicts_use_the_calibrated_threshold(caplog: pytest.LogCaptureFixture)
 
 def test_grounding_keeps_reattributes_and_drops_with_this_judge() -> None:
     """The contract rag.grounding relies on, with the shipped weights."""
-    from rag.grounding import DraftSentence, SourceSentence, ground_sentences
+    from rag.grounding import DraftSentence, ground_sentences
 
     texts = ["Trump said the talks will include land and power plants.",
              "A storm killed 21 people in Texas on Monday."]
-    sources = [SourceSentence(n, f"a{n}", "t", "", "s", None, 0, len(t), t)
-               for n, t in enumerate(texts, start=1)]
+    sources = [cite(n, t, f"a{n}") for n, t in enumerate(texts, start=1)]
     drafts = [DraftSentence("The talks will include land and power plants, Trump said.", (1,)),
               DraftSentence("The storm killed 21 people in Texas.", (1,)),
               DraftSentence("The storm killed 12 people in Texas.", (2,))]
