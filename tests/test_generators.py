@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from newsrag.errors import ModelError
-from rag.generators import LlamaCppGenerator, check_gguf, packaged_gguf
+from rag.generators import LlamaCppChat, check_gguf, packaged_gguf
 from rag.prompt import build_messages
 from tests.test_grounding import cite
 
@@ -39,7 +39,7 @@ def test_a_file_that_is_not_gguf_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_real_generation_is_deterministic_and_streams() -> None:
-    generator = LlamaCppGenerator(max_tokens=60)
+    generator = LlamaCppChat(max_tokens=60)
     messages = build_messages("What will Trump and Putin discuss?", SOURCES)
     deltas = list(generator.stream(messages))
     text = "".join(deltas)
