@@ -101,12 +101,12 @@ class Index:
         self._drop(removed)
         return [s.article_id for s in removed]
 
-    def query(self, embedding: Sequence[float], k: int, filters: Filters | None = None
-              ) -> list[Match]:
+    def query(self, embedding: Sequence[float], k: int, filters: Filters | None = None,
+              with_embeddings: bool = False) -> list[Match]:
         """Top-k live chunks; over-fetches so chunks of stale versions never crowd results out."""
         fetch = k
         while True:
-            matches = self.store.query(embedding, fetch, filters)
+            matches = self.store.query(embedding, fetch, filters, with_embeddings)
             live = self.catalog.live_versions(m.chunk.article_id for m in matches)
             kept = [m for m in matches if live.get(m.chunk.article_id) == m.chunk.version]
             if len(kept) >= k or len(matches) < fetch:

@@ -32,6 +32,7 @@ class StoredChunk:
 class Match:
     chunk: StoredChunk
     similarity: float  # cosine similarity, 1 = identical direction
+    embedding: tuple[float, ...] | None = None  # only when asked for (MMR needs it)
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,8 @@ class VectorStore(Protocol):
 
     def delete(self, ids: Sequence[str]) -> None: ...
 
-    def query(self, embedding: Sequence[float], k: int, filters: Filters | None = None
-              ) -> list[Match]: ...
+    def query(self, embedding: Sequence[float], k: int, filters: Filters | None = None,
+              with_embeddings: bool = False) -> list[Match]: ...
 
     def count(self) -> int: ...
 
@@ -114,18 +115,22 @@ class ChromaStore:
         for start in range(0, len(ids), step):
             self.collection.delete(ids=list(ids[start:start + step]))
 
-    def query(self, embedding: Sequence[float], k: int, filters: Filters | None = None
-              ) -> list[Match]:
+    def query(self, embedding: Sequence[float], k: int, filters: Filters | None = None,
+              with_embeddings: bool = False) -> list[Match]:
         if self.count() == 0:
             return []
+        include = ["documents", "metadatas", "distances"]
         result = self.collection.query(
             query_embeddings=[list(embedding)], n_results=k, where=_where(filters),
-            include=["documents", "metadatas", "distances"],
+            include=include + ["embeddings"] if with_embeddings else include,
         )
-        rows = zip(result["ids"][0], result["documents"][0], result["metadatas"][0],
-                   result["distances"][0], strict=True)
-        return [Match(_stored_chunk(i, doc, meta), 1.0 - float(dist))
-                for i, doc, meta, dist in rows]
+        ids = result["ids"][0]
+        vectors = result["embeddings"][0] if with_embeddings else [None] * len(ids)
+        rows = zip(ids, result["documents"][0], result["metadatas"][0],
+                   result["distances"][0], vectors, strict=True)
+        return [Match(_stored_chunk(i, doc, meta), 1.0 - float(dist),
+                      None if vector is None else tuple(float(x) for x in vector))
+                for i, doc, meta, dist, vector in rows]
 
     def count(self) -> int:
         return int(self.collection.count())

@@ -30,6 +30,7 @@ Mode = Literal["drop", "flag"]
 _MARKER = re.compile(
     r"\[\^?\s*(\d+(?:\s*(?:[,;–-]|and)\s*\d+)*)\s*\]|【\s*(\d+)\s*】|\((\d{1,2}(?:\s*,\s*\d{1,2})*)\)"
 )
+_LEADING_MARKERS = re.compile(rf"\s*(?:(?:{_MARKER.pattern})\s*)+")
 _SPACES = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 
@@ -64,14 +65,24 @@ def parse_markers(text: str, n_sources: int) -> list[DraftSentence]:
     for sentence in split_sentences(text.strip()):
         numbers = _numbers_in(sentence.text, n_sources)
         clean = _strip_markers(sentence.text)
-        if not any(ch.isalnum() for ch in clean):
-            # A sentence that is only markers ("[2]." after a split) belongs to the one before.
-            if drafts and numbers:
-                last = drafts[-1]
-                drafts[-1] = DraftSentence(last.text, _merge(last.cited, numbers))
-            continue
-        drafts.append(DraftSentence(clean, numbers))
+        leading = _LEADING_MARKERS.match(sentence.text)
+        if drafts and not drafts[-1].cited and (leading or not any(c.isalnum() for c in clean)):
+            # "Foo. [1] Bar." splits before "[1]": the marker closes the sentence before.
+            moved = _numbers_in(leading.group(0), n_sources) if leading else numbers
+            drafts[-1] = DraftSentence(drafts[-1].text, moved)
+            numbers = tuple(n for n in numbers if n not in moved)
+        if any(ch.isalnum() for ch in clean):
+            drafts.append(DraftSentence(clean, numbers))
+        elif drafts and numbers:
+            last = drafts[-1]
+            drafts[-1] = DraftSentence(last.text, _merge(last.cited, numbers))
     return drafts
+
+
+def starts_with_marker(text: str) -> bool:
+    """True for text that so far is only markers, or begins with one."""
+    return bool(_LEADING_MARKERS.match(text)) or not any(
+        ch.isalnum() for ch in _strip_markers(text))
 
 
 def _numbers_in(text: str, n_sources: int) -> tuple[int, ...]:
@@ -160,3 +171,57 @@ def renumber(grounded: Sequence[GroundedSentence], sources: Sequence[SourceSente
         for s in sentences)
     citations = tuple(by_number[n] for n in sorted(order, key=order.__getitem__))
     return Renumbered(text, tuple(sentences), citations)
+
+
+class StreamGrounder:
+    """Grounds generated text sentence by sentence while it streams.
+
+    `feed` and `finish` return deltas of the final, renumbered answer text, so what a user
+    sees streaming is exactly what the answer will say. A finished sentence is held back only
+    while the text after it may still be its citation marker.
+    """
+
+    def __init__(self, sources: Sequence[SourceSentence], judge: SupportJudge,
+                 mode: Mode = "drop", max_sentences: int = 3) -> None:
+        self.sources = list(sources)
+        self.judge = judge
+        self.mode = mode
+        self.max_sentences = max_sentences
+        self.kept: list[GroundedSentence] = []
+        self._buffer = ""
+        self._emitted = ""
+
+    @property
+    def full(self) -> bool:
+        """Enough supported sentences: the caller can stop generating."""
+        return sum(s.status != "unsupported" for s in self.kept) >= self.max_sentences
+
+    def feed(self, delta: str) -> str:
+        self._buffer += delta
+        sentences = split_sentences(self._buffer)
+        if len(sentences) < 2:
+            return ""
+        cut = sentences[-1].start
+        if starts_with_marker(self._buffer[cut:]):
+            if len(sentences) < 3:
+                return ""
+            cut = sentences[-2].start
+        done, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return self._ground(done)
+
+    def finish(self) -> str:
+        done, self._buffer = self._buffer, ""
+        return self._ground(done)
+
+    def result(self) -> Renumbered:
+        return renumber(self.kept, self.sources)
+
+    def _ground(self, text: str) -> str:
+        for draft in parse_markers(text, len(self.sources)):
+            if self.full:
+                break
+            self.kept.extend(ground_sentences([draft], self.sources, self.judge, self.mode))
+        current = self.result().text
+        delta = current[len(self._emitted):]
+        self._emitted = current
+        return delta

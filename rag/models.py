@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -48,9 +50,17 @@ class Citation(Frozen):
 
 
 class AnswerSentence(Frozen):
+    """One answer sentence, the citation numbers it carries and how well they support it.
+
+    status: "quoted" (verbatim source sentence), "supported" (its own markers hold),
+    "reattributed" (moved to the source sentence that supports it), "unsupported" (kept only
+    with `ask.grounding = "flag"`).
+    """
+
     text: str
     citations: tuple[int, ...]
     support: float
+    status: Literal["quoted", "supported", "reattributed", "unsupported"] = "supported"
 
 
 class Answer(Frozen):
@@ -63,4 +73,10 @@ class Answer(Frozen):
     refused: bool
     generator: str
     timings: dict[str, float]
+    # The question as searched: a follow-up rewritten from the chat history.
+    standalone_question: str = ""
+    # The best retrieved sentence's score; below ask.min_relevance the answer is a refusal.
+    relevance: float = 0.0
+    # True when no generated sentence survived grounding and the extractive answer was used.
+    fallback: bool = False
     sources: tuple[Hit, ...] = ()

@@ -1,0 +1,179 @@
+"""The answer pipeline: standalone question → retrieve → rank → refuse, or generate → ground.
+
+`Assistant.stream` yields text deltas of the final answer, then the `Answer` itself. With an
+LLM, each generated sentence is grounded as soon as it is complete (rag/grounding.py); when
+none survives, the extractive answer is used instead.
+
+    >>> assistant = Assistant(services)                                 # doctest: +SKIP
+    >>> assistant.answer("What will Trump and Putin discuss?").answer   # doctest: +SKIP
+    "... land and power plants ... [1]"
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.store import Filters
+from rag.conversation import rewrite_followup, to_turns
+from rag.extractive import (
+    RankedSentence,
+    pick_extractive,
+    prompt_sources,
+    rank_sentences,
+    relevance,
+)
+from rag.generators import EXTRACTIVE, ChatModel, make_chat_model
+from rag.grounding import GroundedSentence, StreamGrounder, SupportJudge
+from rag.models import Answer, AnswerSentence, Hit
+from rag.prompt import build_messages
+from rag.search import retrieve
+from rag.services import Services
+
+REFUSAL = "The ingested articles do not cover this question."
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    """Per-question overrides of the configured retrieval and generator."""
+
+    k: int | None = None
+    filters: Filters | None = None
+    generator: str | None = None
+    mmr: bool | None = None
+
+
+@dataclass
+class _Run:
+    """What one question has gathered so far."""
+
+    question: str
+    standalone: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    ranked: list[RankedSentence] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+    lap: float = field(default_factory=time.perf_counter)
+
+    def time(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self.lap, 4)
+        self.lap = now
+
+    def answer(self, **fields: Any) -> Answer:
+        self.timings["total_s"] = round(time.perf_counter() - self.started, 4)
+        return Answer(question=self.question, standalone_question=self.standalone,
+                      relevance=round(relevance(self.ranked), 4), timings=self.timings,
+                      sources=tuple(self.hits), **fields)
+
+
+class Assistant:
+    """Answers questions over one index; chat models and the support judge load on first use."""
+
+    def __init__(self, services: Services, judge: SupportJudge | None = None) -> None:
+        self.services = services
+        self._judge = judge
+        self._chat_models: dict[str, ChatModel | None] = {}
+
+    @property
+    def judge(self) -> SupportJudge:
+        if self._judge is None:
+            from rag.support import SupportScorer
+
+            self._judge = SupportScorer(self.services.index.embedder)
+        return self._judge
+
+    def chat_model(self, generator: str | None = None) -> ChatModel | None:
+        """The chat model for a generator name (default: configured); None for extractive."""
+        name = generator or self.services.settings.generation.generator
+        if name not in self._chat_models:
+            self._chat_models[name] = make_chat_model(self.services.settings.generation, name)
+        return self._chat_models[name]
+
+    def answer(self, question: str, history: Iterable[Any] | None = None,
+               options: AskOptions | None = None) -> Answer:
+        """The final Answer (see `stream` for the deltas)."""
+        for item in self.stream(question, history, options):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("stream() ended without an Answer")
+
+    def stream(self, question: str, history: Iterable[Any] | None = None,
+               options: AskOptions | None = None) -> Iterator[str | Answer]:
+        """Text deltas of the answer as it is written, then the Answer."""
+        options = options or AskOptions()
+        ask = self.services.settings.ask
+        run = _Run(question)
+        chat = self.chat_model(options.generator)
+        turns = to_turns(history)
+        run.standalone = rewrite_followup(question, turns, chat) if ask.rewrite_followups \
+            else question
+        run.time("rewrite_s")
+        run.hits = retrieve(run.standalone, self.services, options.k, options.filters,
+                            options.mmr)
+        run.ranked = rank_sentences(run.standalone, run.hits, self.services.index.embedder)
+        run.time("retrieve_s")
+        if relevance(run.ranked) < ask.min_relevance:
+            final = _refusal(run, chat.name if chat else EXTRACTIVE)
+            yield final.answer
+            yield final
+        elif chat is None:
+            yield from _extractive(run, ask.max_sentences, EXTRACTIVE, fallback=False)
+        else:
+            yield from self._generate(run, chat)
+
+    def _generate(self, run: _Run, chat: ChatModel) -> Iterator[str | Answer]:
+        ask = self.services.settings.ask
+        sources = prompt_sources(run.ranked, ask.prompt_sentences)
+        grounder = StreamGrounder(sources, self.judge, ask.grounding, ask.max_sentences)
+        stream = chat.stream(build_messages(run.standalone, sources))
+        try:
+            for delta in stream:
+                if text := grounder.feed(delta):
+                    yield text
+                if grounder.full:
+                    break
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()  # frees a local model's lock now, not when garbage-collected
+        if text := grounder.finish():
+            yield text
+        run.time("generate_s")
+        result = grounder.result()
+        if not any(s.status != "unsupported" for s in result.sentences):
+            yield from _extractive(run, ask.max_sentences, chat.name, fallback=True)
+            return
+        yield run.answer(
+            answer=result.text, sentences=tuple(_answer_sentence(s) for s in result.sentences),
+            citations=tuple(result.citations), refused=False, generator=chat.name)
+
+
+def _answer_sentence(sentence: GroundedSentence) -> AnswerSentence:
+    return AnswerSentence(text=sentence.text, citations=sentence.cited,
+                          support=round(sentence.support, 4), status=sentence.status)
+
+
+def _extractive(run: _Run, max_sentences: int, generator: str, fallback: bool
+                ) -> Iterator[str | Answer]:
+    chosen = pick_extractive(run.ranked, max_sentences)
+    citations = tuple(r.cite(n) for n, r in enumerate(chosen, start=1))
+    text = " ".join(f"{c.text} [{c.n}]" for c in citations)
+    yield text
+    run.time("generate_s")
+    sentences = tuple(AnswerSentence(text=c.text, citations=(c.n,), support=1.0,
+                                     status="quoted") for c in citations)
+    yield run.answer(answer=text, sentences=sentences, citations=citations, refused=False,
+                     generator=generator, fallback=fallback)
+
+
+def _refusal(run: _Run, generator: str) -> Answer:
+    """Says the articles do not cover it, naming the closest ones (also in `sources`)."""
+    titles = list(dict.fromkeys(f"\u201c{h.title}\u201d ({(h.published or 'undated')[:10]})"
+                                for h in run.hits if h.title))[:3]
+    text = REFUSAL + (f" The closest articles: {'; '.join(titles)}." if titles else "")
+    return run.answer(answer=text, sentences=(), citations=(), refused=True,
+                      generator=generator)
+
