@@ -122,7 +122,7 @@ class ChromaStore:
         include = ["documents", "metadatas", "distances"]
         result = self.collection.query(
             query_embeddings=[list(embedding)], n_results=k, where=_where(filters),
-            include=include + ["embeddings"] if with_embeddings else include,
+            include=[*include, "embeddings"] if with_embeddings else include,
         )
         ids = result["ids"][0]
         vectors = result["embeddings"][0] if with_embeddings else [None] * len(ids)
