@@ -50,7 +50,7 @@ class _Run:
     """What one question has gathered so far."""
 
     question: str
-    standalone: str = ""
+    standalone: str = ""  # the question as searched
     hits: list[Hit] = field(default_factory=list)
     ranked: list[RankedSentence] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -104,17 +104,29 @@ class Assistant:
                options: AskOptions | None = None) -> Iterator[str | Answer]:
         """Text deltas of the answer as it is written, then the Answer."""
         options = options or AskOptions()
-        ask = self.services.settings.ask
         run = _Run(question)
-        chat = self.chat_model(options.generator)
-        turns = to_turns(history)
-        run.standalone = rewrite_followup(question, turns, chat) if ask.rewrite_followups \
-            else question
+        standalone = self.standalone_question(question, history, options.generator)
         run.time("rewrite_s")
-        run.hits = retrieve(run.standalone, self.services, options.k, options.filters,
-                            options.mmr)
-        run.ranked = rank_sentences(run.standalone, run.hits, self.services.index.embedder)
+        hits = retrieve(standalone, self.services, options.k, options.filters, options.mmr)
+        yield from self.respond(question, standalone, hits, options, run)
+
+    def standalone_question(self, question: str, history: Iterable[Any] | None,
+                            generator: str | None = None) -> str:
+        """The question rewritten from the chat history if it is a follow-up."""
+        if not self.services.settings.ask.rewrite_followups:
+            return question
+        return rewrite_followup(question, to_turns(history), self.chat_model(generator))
+
+    def respond(self, question: str, standalone: str, hits: list[Hit],
+                options: AskOptions | None = None, run: _Run | None = None
+                ) -> Iterator[str | Answer]:
+        """Answer from already retrieved hits: refuse, quote, or generate and ground."""
+        run = run or _Run(question)
+        run.standalone, run.hits = standalone, hits
+        run.ranked = rank_sentences(standalone, hits, self.services.index.embedder)
         run.time("retrieve_s")
+        ask = self.services.settings.ask
+        chat = self.chat_model((options or AskOptions()).generator)
         if relevance(run.ranked) < ask.min_relevance:
             final = _refusal(run, chat.name if chat else EXTRACTIVE)
             yield final.answer

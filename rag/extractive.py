@@ -87,11 +87,16 @@ def relevance(ranked: Sequence[RankedSentence]) -> float:
 
 def pick_extractive(ranked: Sequence[RankedSentence], max_sentences: int
                     ) -> list[RankedSentence]:
-    """The best sentence, and up to max_sentences - 1 more that score nearly as well."""
-    if not ranked:
+    """The best sentence, and up to max_sentences - 1 more that score nearly as well.
+
+    Questions ("Will They Agree on a Ceasefire?" headlines) answer nothing: they are passed
+    over unless nothing else is left.
+    """
+    statements = [r for r in ranked if not r.text.rstrip(" \"'”’)").endswith("?")] or ranked
+    if not statements:
         return []
-    floor = ranked[0].score * RELATIVE_CUTOFF
-    return [r for r in ranked[:max_sentences] if r.score >= floor]
+    floor = statements[0].score * RELATIVE_CUTOFF
+    return [r for r in statements[:max_sentences] if r.score >= floor]
 
 
 def prompt_sources(ranked: Sequence[RankedSentence], count: int) -> list[Citation]:
