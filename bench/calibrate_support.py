@@ -33,6 +33,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "wice-dev" / "wice_claim_dev.jsonl"
 CACHE = Path(tempfile.gettempdir()) / "newsrag-calibrate-support"
+PRECISION_TARGET = 0.75  # out-of-fold precision (all pairs) grounding asks of a kept sentence
 L2 = 1.0  # fixed, not tuned: ~700 pairs and a dozen bounded features need only mild shrinkage
 _AUX = re.compile(r"\b(is|are|was|were|has|have|had|will|would|can|could)\b")
 _NOT = re.compile(r"\s+not\b|n't\b")
@@ -165,16 +166,19 @@ def predict(x: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-(x @ weights + bias))))
 
 
-def cross_validate(pairs: Pairs, folds: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-fold metrics on natural pairs, and out-of-fold 'supported' verdicts (no claim spans
-    two folds)."""
+def cross_validate(pairs: Pairs, folds: int, seed: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-fold metrics on natural pairs, out-of-fold 'supported' verdicts and probabilities
+    (no claim spans two folds)."""
     fold_of_claim = np.random.default_rng(seed).permutation(pairs.claim.max() + 1) % folds
     said, rows = np.zeros(len(pairs.y), dtype=bool), []
+    out_of_fold = np.zeros(len(pairs.y))
     for fold in range(folds):
         test = fold_of_claim[pairs.claim] == fold
         weights, bias, threshold = fit(pairs, ~test)
         p = predict(pairs.x, weights, bias)
         said[test] = p[test] >= threshold
+        out_of_fold[test] = p[test]
         real = test & pairs.natural
         clear = real & (pairs.kind != "partial")
         rows.append([real.sum(), threshold, auc(p[real], pairs.y[real]),
@@ -182,7 +186,18 @@ def cross_validate(pairs: Pairs, folds: int, seed: int) -> tuple[np.ndarray, np.
                      f1_unsupported(p[real], pairs.y[real], threshold),
                      auc(p[clear], pairs.y[clear]),
                      balanced_accuracy(p[clear], pairs.y[clear], threshold)])
-    return np.array(rows, dtype=float), said
+    return np.array(rows, dtype=float), said, out_of_fold
+
+
+def strict_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
+    """The lowest threshold whose 'supported' verdicts are right PRECISION_TARGET of the time
+    (out-of-fold, all pairs incl. wrong citations and corruptions); with precision and recall."""
+    for t in np.unique(scores):
+        said = scores >= t
+        precision = float(labels[said].mean())
+        if precision >= PRECISION_TARGET:
+            return float(t), precision, float(said[labels == 1].mean())
+    return 1.0, 1.0, 0.0
 
 
 def print_table(header: list[str], rows: list[list[Any]]) -> None:
@@ -246,12 +261,23 @@ def main() -> None:
     rows = [json.loads(line) for line in args.data.open(encoding="utf-8")]
     embedder = make_embedder(EmbeddingSettings())
     pairs = load_pairs(rows, embedder, synthetic=not args.no_synthetic)
-    folds, said = cross_validate(pairs, args.folds, args.seed)
+    folds, said, out_of_fold = cross_validate(pairs, args.folds, args.seed)
     weights, bias, threshold = fit(pairs, np.ones(len(pairs.y), dtype=bool))
     report(pairs, folds, said, weights)
+    strict, precision, recall = strict_threshold(out_of_fold, pairs.y)
+    print_table(["threshold", "precision (all pairs)", "recall", "precision (natural)"],
+                [[t, float(pairs.y[out_of_fold >= t].mean()),
+                  float((out_of_fold[pairs.y == 1] >= t).mean()),
+                  float(pairs.y[pairs.natural & (out_of_fold >= t)].mean())]
+                 for t in (0.416, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)])
+    print(f"strict threshold {strict:.3f}: out-of-fold precision {precision:.3f}, recall "
+          f"{recall:.3f} on all pairs (target precision {PRECISION_TARGET})")
+    metadata = {**describe(args, pairs, folds, said), "strict_threshold_rule": (
+        f"lowest out-of-fold threshold with precision >= {PRECISION_TARGET} on all pairs: "
+        f"precision {precision:.3f}, recall {recall:.3f}")}
     save_weights(SupportWeights(
         FEATURE_NAMES, tuple(weights.round(4).tolist()), round(bias, 4), round(threshold, 4),
-        embedder.name, describe(args, pairs, folds, said)), args.out)
+        embedder.name, metadata, round(strict, 4)), args.out)
     print(f"threshold {threshold:.3f}, bias {bias:.3f}; wrote {args.out}")
 
 

@@ -1,7 +1,8 @@
 """The `newsrag` command line: a thin layer over the library's entry functions.
 
     $ newsrag ingest data/sample
-    $ newsrag ask "What will Trump and Putin discuss?"
+    $ newsrag ask "What will Trump and Putin discuss?" --stream
+    $ newsrag chat --generator llama-cpp
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from newsrag.terminal import safe
 
 if TYPE_CHECKING:
     from ingest.models import IngestReport
+    from rag.answering import AskOptions, Assistant
     from rag.services import Services
 
 
@@ -204,32 +206,61 @@ def search(app: _Context, query: str, k: int | None, sources: tuple[str, ...], s
             click.echo(f"   · {safe(sentence.text)}")
 
 
+def _answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = _filter_options(func)
+    func = click.option("--mmr/--no-mmr", default=None,
+                        help="Diversify retrieved chunks (default: retrieval.mmr).")(func)
+    return click.option("--generator", default=None, metavar="NAME",
+                        help="Who writes the answer: extractive, llama-cpp, openai, ollama or "
+                             "module:factory (default: generation.generator).")(func)
+
+
+def _assistant(app: _Context, generator: str | None, mmr: bool | None, k: int | None,
+               sources: tuple[str, ...], since: Any, until: Any
+               ) -> tuple[Assistant, AskOptions]:
+    """The Assistant and the per-question options given on the command line."""
+    from rag.answering import AskOptions, Assistant
+
+    assistant = Assistant(app.services)
+    assistant.chat_model(generator)  # an unknown --generator fails now, before any model loads
+    return assistant, AskOptions(k=k, filters=_filters(sources, since, until),
+                                 generator=generator, mmr=mmr)
+
+
 @cli.command()
 @click.argument("question")
-@_filter_options
+@_answer_options
+@click.option("--stream", "live", is_flag=True, help="Print the answer as it is written.")
+@click.option("--show-checks", is_flag=True,
+              help="Also print each answer sentence's status and support score.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
 @pass_context
-def ask(app: _Context, question: str, k: int | None, sources: tuple[str, ...], since: Any,
-        until: Any, as_json: bool) -> None:
+def ask(app: _Context, question: str, live: bool, show_checks: bool, as_json: bool,
+        **options: Any) -> None:
     """Answer a question from the ingested news, citing exact source sentences."""
-    from rag.ask import answer
+    from newsrag.chat import print_answer, print_checks, print_sources
 
-    result = answer(question, app.services, k, _filters(sources, since, until))
+    assistant, ask_options = _assistant(app, **options)
     if as_json:
-        click.echo(result.model_dump_json(indent=2))
+        click.echo(assistant.answer(question, None, ask_options).model_dump_json(indent=2))
         return
-    click.echo(safe(result.answer))
-    if result.citations:
-        click.echo("\nSources:")
-    for c in result.citations:
-        click.echo(f"[{c.n}] {safe(c.title)} — {c.published or 'undated'} · "
-                   f"{safe(c.source) or '-'}\n    {safe(c.url) or '(no url)'}  "
-                   f"id {safe(c.article_id)}"
-                   f"\n    \"{safe(c.text)}\" (chars {c.char_start}–{c.char_end})")
-    if result.refused and result.sources:
-        click.echo("\nClosest articles:")
-        for hit in {h.article_id: h for h in result.sources}.values():
-            click.echo(f"  - {safe(hit.title)} ({hit.published or 'undated'})")
+    answer = print_answer(assistant, question, [], ask_options, live=live)
+    print_sources(answer)
+    if show_checks:
+        print_checks(answer)
+
+
+@cli.command()
+@_answer_options
+@click.option("--show-checks", is_flag=True,
+              help="Also print each answer sentence's status and support score.")
+@pass_context
+def chat(app: _Context, show_checks: bool, **options: Any) -> None:
+    """Chat in the terminal: follow-up questions, streamed cited answers (/help inside)."""
+    from newsrag.chat import ChatSession, run_chat
+
+    assistant, ask_options = _assistant(app, **options)
+    run_chat(ChatSession(assistant, ask_options, show_checks))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -87,7 +87,7 @@ class RetrievalSettings(Section):
 class AskSettings(Section):
     max_sentences: int = Field(3, ge=1, le=20)
     prompt_sentences: int = Field(8, ge=1, le=60)
-    min_relevance: float = Field(0.25, ge=-1, le=1)
+    min_relevance: float = Field(0.35, ge=-1, le=1)
     grounding: Literal["drop", "flag"] = "drop"
     rewrite_followups: bool = True
 

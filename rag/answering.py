@@ -82,7 +82,8 @@ class Assistant:
         if self._judge is None:
             from rag.support import SupportScorer
 
-            self._judge = SupportScorer(self.services.index.embedder)
+            # Strict: a wrongly kept sentence misleads, a dropped one costs only a quote.
+            self._judge = SupportScorer(self.services.index.embedder, strict=True)
         return self._judge
 
     def chat_model(self, generator: str | None = None) -> ChatModel | None:

@@ -31,6 +31,9 @@ _FOLLOWUP_START = re.compile(r"^\s*(and|but|also|so|what about|how about|why not
 _WORD = re.compile(r"[A-Za-z][\w'’-]*|\d[\d,.]*")
 
 
+_ROLES = ("user", "human", "assistant", "ai", "system", "tool")
+
+
 @dataclass(frozen=True)
 class Turn:
     """One exchange of a chat: the user's question and the answer shown."""
@@ -46,8 +49,7 @@ def to_turns(history: Iterable[Any] | None) -> list[Turn]:
     for item in history or ():
         if isinstance(item, Turn):
             turns.append(item)
-        elif isinstance(item, tuple | list) and len(item) == 2 and item[0] not in (
-                "user", "human", "assistant", "ai"):
+        elif isinstance(item, tuple | list) and len(item) == 2 and item[0] not in _ROLES:
             turns.append(Turn(str(item[0]), str(item[1] or "")))
         else:
             role, content = _role_and_content(item)

@@ -25,6 +25,8 @@ LEXICAL_WEIGHT = 0.3
 # An extractive answer adds a sentence only if it scores this close to the best one; measured
 # on RealTime QA (bench/answer.py): lower cut-offs add off-topic sentences.
 RELATIVE_CUTOFF = 0.85
+# Sentences sharing this share of the smaller one's content words say the same thing.
+REPEAT_OVERLAP = 0.7
 
 
 @dataclass(frozen=True)
@@ -87,16 +89,35 @@ def relevance(ranked: Sequence[RankedSentence]) -> float:
 
 def pick_extractive(ranked: Sequence[RankedSentence], max_sentences: int
                     ) -> list[RankedSentence]:
-    """The best sentence, and up to max_sentences - 1 more that score nearly as well.
+    """The best sentence, and up to max_sentences - 1 more that score nearly as well and
+    repeat none already chosen.
 
-    Questions ("Will They Agree on a Ceasefire?" headlines) answer nothing: they are passed
-    over unless nothing else is left.
+    Questions ("Will They Agree on a Ceasefire?" headlines) and teasers cut off with "..."
+    are passed over unless nothing else is left.
     """
-    statements = [r for r in ranked if not r.text.rstrip(" \"'”’)").endswith("?")] or ranked
-    if not statements:
+    whole = [r for r in ranked if not _is_question_or_teaser(r.text)] or list(ranked)
+    if not whole:
         return []
-    floor = statements[0].score * RELATIVE_CUTOFF
-    return [r for r in statements[:max_sentences] if r.score >= floor]
+    floor = whole[0].score * RELATIVE_CUTOFF
+    chosen: list[RankedSentence] = []
+    for candidate in whole:
+        if len(chosen) == max_sentences or candidate.score < floor:
+            break
+        if not any(_repeats(candidate.text, earlier.text) for earlier in chosen):
+            chosen.append(candidate)
+    return chosen
+
+
+def _is_question_or_teaser(text: str) -> bool:
+    end = text.rstrip(" \"'”’)")
+    return end.endswith(("?", "...", "…"))
+
+
+def _repeats(text: str, other: str) -> bool:
+    """Mostly the same words: a lead paragraph and its teaser, or a rewritten wire copy."""
+    words, other_words = content_words(text), content_words(other)
+    smaller = min(len(words), len(other_words))
+    return smaller > 0 and len(words & other_words) / smaller >= REPEAT_OVERLAP
 
 
 def prompt_sources(ranked: Sequence[RankedSentence], count: int) -> list[Citation]:

@@ -152,7 +152,7 @@ class Renumbered:
 
     text: str
     sentences: tuple[GroundedSentence, ...]  # cited numbers now 1..m
-    citations: tuple[SourceSentence, ...]  # citations[i] is [i + 1]
+    citations: tuple[SourceSentence, ...]  # citations[i] is [i + 1], with n = i + 1
 
 
 def renumber(grounded: Sequence[GroundedSentence], sources: Sequence[SourceSentence]
@@ -169,7 +169,8 @@ def renumber(grounded: Sequence[GroundedSentence], sources: Sequence[SourceSente
     text = " ".join(
         s.text + ("" if not s.cited else " " + "".join(f"[{n}]" for n in s.cited))
         for s in sentences)
-    citations = tuple(by_number[n] for n in sorted(order, key=order.__getitem__))
+    citations = tuple(by_number[n].model_copy(update={"n": order[n]})
+                      for n in sorted(order, key=order.__getitem__))
     return Renumbered(text, tuple(sentences), citations)
 
 

@@ -90,6 +90,9 @@ class SupportWeights:
     threshold: float
     embedder: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # A higher bar for grounding generated text, where a wrongly kept sentence costs more
+    # than a dropped one (the answer falls back to quoting): precision-targeted on WiCE.
+    strict_threshold: float | None = None
 
     def probability(self, features: SupportFeatures) -> float:
         logit = float(np.dot(self.weights, features.as_vector())) + self.bias
@@ -110,7 +113,8 @@ def load_weights(path: Path | None = None) -> SupportWeights:
             feature_names=tuple(data["feature_names"]),
             weights=tuple(float(w) for w in data["weights"]),
             bias=float(data["bias"]), threshold=float(data["threshold"]),
-            embedder=str(data["embedder"]), metadata=data.get("metadata", {}))
+            embedder=str(data["embedder"]), metadata=data.get("metadata", {}),
+            strict_threshold=data.get("strict_threshold"))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"cannot read support weights {path or WEIGHTS_FILE}: {exc}") from None
     if weights.feature_names != FEATURE_NAMES or len(weights.weights) != len(FEATURE_NAMES):
@@ -123,6 +127,7 @@ def load_weights(path: Path | None = None) -> SupportWeights:
 def save_weights(weights: SupportWeights, path: Path) -> None:
     payload = {"feature_names": list(weights.feature_names), "weights": list(weights.weights),
                "bias": weights.bias, "threshold": weights.threshold,
+               "strict_threshold": weights.strict_threshold,
                "embedder": weights.embedder, "metadata": dict(weights.metadata)}
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
@@ -239,10 +244,12 @@ class SupportScorer:
         [0.9...]
     """
 
-    def __init__(self, embedder: Embedder, weights: SupportWeights | None = None) -> None:
+    def __init__(self, embedder: Embedder, weights: SupportWeights | None = None,
+                 strict: bool = False) -> None:
         self.embedder = embedder
         self._weights = weights
         self._checked = False
+        self.strict = strict
 
     @property
     def weights(self) -> SupportWeights:
@@ -271,7 +278,10 @@ class SupportScorer:
                 for claim, evidence in pairs]
 
     def supported(self, probability: float) -> bool:
-        return probability >= self.weights.threshold
+        """Over the balanced-accuracy threshold, or the precision-targeted one if strict."""
+        weights = self.weights
+        strict = weights.strict_threshold if self.strict else None
+        return probability >= (weights.threshold if strict is None else strict)
 
 
 def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float = 1.0,

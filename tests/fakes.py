@@ -49,3 +49,50 @@ class SlowFakeEmbedder(FakeEmbedder):
     """FakeEmbedder taking 5 ms per text, for kill-mid-ingest tests."""
 
     delay_s = 0.005
+
+
+from collections.abc import Iterator  # noqa: E402  (appended section: the header is shared)
+
+
+class ScriptedChat:
+    """A ChatModel whose replies are given up front; it records what it was sent and how much
+    of each reply was read, and streams in `delta_chars`-sized pieces."""
+
+    def __init__(self, *replies: str, delta_chars: int = 3, name: str = "scripted",
+                 error: Exception | None = None) -> None:
+        self.replies = list(replies)
+        self.delta_chars = delta_chars
+        self.name = name
+        self.error = error
+        self.calls: list[list[dict[str, str]]] = []  # the messages of each stream() call
+        self.consumed: list[int] = []  # deltas read, per call
+        self.closed: list[bool] = []  # closed before the reply ran out, per call
+
+    def stream(self, messages: Sequence[dict[str, str]]) -> Iterator[str]:
+        self.calls.append([dict(m) for m in messages])
+        self.consumed.append(0)
+        self.closed.append(False)
+        return self._deltas(len(self.calls) - 1)
+
+    def _deltas(self, call: int) -> Iterator[str]:
+        # A generator, like the real backends: errors surface on the first next().
+        if self.error is not None:
+            raise self.error
+        if not self.replies:
+            raise AssertionError(f"{self.name} has no reply left for call {call + 1}")
+        reply = self.replies.pop(0)
+        try:
+            for start in range(0, len(reply), self.delta_chars):
+                self.consumed[call] += 1
+                yield reply[start:start + self.delta_chars]
+        except GeneratorExit:
+            self.closed[call] = True
+            raise
+
+    def total_deltas(self, reply: str) -> int:
+        return -(-len(reply) // self.delta_chars)
+
+    @property
+    def prompts(self) -> list[str]:
+        """The last message's content of each call (where newsrag puts the whole prompt)."""
+        return [call[-1]["content"] for call in self.calls]

@@ -94,7 +94,10 @@ def test_renumbering_by_first_use() -> None:
               DraftSentence("Putin will speak with Trump on Tuesday, and about land.", (2, 1))]
     judge = OverlapJudge()
     result = renumber(ground_sentences(drafts, SOURCES, judge), SOURCES)
-    assert [c.n for c in result.citations] == [3, 2, 1]
+    # The prompt's sources 3, 2, 1 become citations 1, 2, 3, numbered as the text shows them.
+    assert [c.text for c in result.citations] == [SOURCES[2].text, SOURCES[1].text,
+                                                  SOURCES[0].text]
+    assert [c.n for c in result.citations] == [1, 2, 3]
     assert [s.cited for s in result.sentences] == [(1,), (2, 3)]
     assert result.text == ("Delegations met in Riyadh on February 18. [1] "
                            "Putin will speak with Trump on Tuesday, and about land. [2][3]")
