@@ -67,12 +67,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def newsrag(*args: str, data: Path, stdin: str | None = None, **env: str
             ) -> subprocess.CompletedProcess[str]:
     """The console script on the ingested sample, real embedder, piped stdin if given."""
-    if stdin is None:
-        return run_cli(*args, data_dir=data, fake=False, env=env)
-    # run_cli has no stdin; `sh -c 'printf … | "$0" …'` pipes it through the same environment.
-    pipe = ("sh", "-c", 'printf %s "$CHAT_TEST_STDIN" | "$0" "$@"')
-    return run_cli(*args, data_dir=data, fake=False, prefix=pipe,
-                   env={**env, "CHAT_TEST_STDIN": stdin})
+    return run_cli(*args, data_dir=data, fake=False, env=env, stdin=stdin)
 
 
 @pytest.fixture(scope="module")

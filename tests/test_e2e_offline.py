@@ -57,3 +57,24 @@ def test_ingest_search_ask_offline_with_the_real_model(tmp_path: Path) -> None:
                       prefix=NO_NETWORK)
     assert refusal.returncode == 0
     assert refusal.stdout.startswith("The ingested articles do not cover this question.")
+
+
+def test_local_llm_answer_and_two_turn_chat_offline(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run_cli("ingest", str(SAMPLE), data_dir=data, fake=False,
+                   prefix=NO_NETWORK).returncode == 0
+
+    llm = run_cli("ask", "What will Trump and Putin discuss?", "--generator", "llama-cpp",
+                  "--json", data_dir=data, fake=False, prefix=NO_NETWORK)
+    assert llm.returncode == 0, llm.stderr
+    answer = json.loads(llm.stdout)
+    assert answer["generator"].startswith("llama-cpp:") and not answer["refused"]
+    assert answer["citations"] and all(s["citations"] for s in answer["sentences"])
+
+    chat = run_cli("chat", data_dir=data, fake=False, prefix=NO_NETWORK,
+                   stdin="What will Trump and Putin discuss?\nWhen is it?\n/quit\n")
+    assert chat.returncode == 0, chat.stderr
+    first, second = chat.stdout.split("> When is it?")
+    assert "land and power plants" in first
+    assert "(searched for: When is it? (about: Trump, Putin, discuss))" in second
+    assert "Tuesday" in second
