@@ -78,7 +78,7 @@ class StoreSettings(Section):
 
 
 class RetrievalSettings(Section):
-    k: int = Field(5, ge=1, le=200)
+    k: int = Field(10, ge=1, le=200)
     mmr: bool = False
     fetch_k: int = Field(20, ge=1, le=1000)
     mmr_lambda: float = Field(0.5, ge=0, le=1)

@@ -138,7 +138,7 @@ def test_the_chain_returns_the_assistants_answer(sample_assistant: Assistant) ->
     direct = sample_assistant.answer(QUESTION)
     assert (answer.answer, answer.citations, answer.sources) == (
         direct.answer, direct.citations, direct.sources)
-    assert "land and power plants" in answer.citations[0].text
+    assert any("land and power plants" in c.text for c in answer.citations)
     assert answer.generator == "extractive" and answer.standalone_question == QUESTION
 
 
