@@ -31,6 +31,7 @@ _MARKER = re.compile(
     r"\[\^?\s*(\d+(?:\s*(?:[,;–-]|and)\s*\d+)*)\s*\]|【\s*(\d+)\s*】|\((\d{1,2}(?:\s*,\s*\d{1,2})*)\)"
 )
 _LEADING_MARKERS = re.compile(rf"\s*(?:(?:{_MARKER.pattern})\s*)+")
+_UNFINISHED_MARKER = re.compile(r"\s*(?:[\[(【]\^?[\d\s,;–-]*)$")
 _SPACES = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 
@@ -79,9 +80,9 @@ def parse_markers(text: str, n_sources: int) -> list[DraftSentence]:
     return drafts
 
 
-def starts_with_marker(text: str) -> bool:
-    """True for text that so far is only markers, or begins with one."""
-    return bool(_LEADING_MARKERS.match(text)) or not any(
+def only_markers(text: str) -> bool:
+    """True for text that so far is only markers, maybe one still being written ("[1, ")."""
+    return bool(_UNFINISHED_MARKER.match(text)) or not any(
         ch.isalnum() for ch in _strip_markers(text))
 
 
@@ -178,8 +179,9 @@ class StreamGrounder:
     """Grounds generated text sentence by sentence while it streams.
 
     `feed` and `finish` return deltas of the final, renumbered answer text, so what a user
-    sees streaming is exactly what the answer will say. A finished sentence is held back only
-    while the text after it may still be its citation marker.
+    sees streaming is exactly what the answer will say. A finished sentence is held back
+    while the text after it may still be its citation marker, and flagged sentences until a
+    supported one exists (with none, the caller falls back to quotes).
     """
 
     def __init__(self, sources: Sequence[SourceSentence], judge: SupportJudge,
@@ -202,11 +204,17 @@ class StreamGrounder:
         sentences = split_sentences(self._buffer)
         if len(sentences) < 2:
             return ""
-        cut = sentences[-1].start
-        if starts_with_marker(self._buffer[cut:]):
-            if len(sentences) < 3:
-                return ""
-            cut = sentences[-2].start
+        # The last sentence may be unfinished, and if it is only a marker so far, that marker
+        # may belong to the sentence before. A marker opening a sentence ("... plants. [2]
+        # Putin ...") closes the one before, so it goes out with it.
+        last = len(sentences) - 1
+        if only_markers(self._buffer[sentences[last].start:]):
+            last -= 1
+        cut = sentences[last].start
+        lead = _LEADING_MARKERS.match(self._buffer, cut)
+        cut = lead.end() if lead else cut
+        if cut == 0:
+            return ""
         done, self._buffer = self._buffer[:cut], self._buffer[cut:]
         return self._ground(done)
 
@@ -222,6 +230,8 @@ class StreamGrounder:
             if self.full:
                 break
             self.kept.extend(ground_sentences([draft], self.sources, self.judge, self.mode))
+        if not any(s.status != "unsupported" for s in self.kept):
+            return ""  # flagged text waits for a supported sentence: it may yet fall back
         current = self.result().text
         delta = current[len(self._emitted):]
         self._emitted = current

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 Vector = Sequence[float] | np.ndarray
 WEIGHTS_FILE = "support_weights.json"
+CACHE_SIZE = 4096  # embedded texts kept; ~1.5 MB at 384 dimensions
 _NUMBER = re.compile(
     r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(million|billion|thousand|bn|m)\b)?",
     re.IGNORECASE)
@@ -250,6 +251,7 @@ class SupportScorer:
         self._weights = weights
         self._checked = False
         self.strict = strict
+        self._vectors: dict[str, Vector] = {}
 
     @property
     def weights(self) -> SupportWeights:
@@ -272,10 +274,20 @@ class SupportScorer:
     def features_many(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> list[SupportFeatures]:
         """The features behind score_many, each distinct text embedded once."""
         texts = list(dict.fromkeys(t for claim, evidence in pairs for t in (claim, *evidence)))
-        embedded = self.embedder.embed_documents(texts) if texts else []
-        vectors = dict(zip(texts, embedded, strict=True))
+        vectors = self._embed(texts)
         return [support_features(claim, evidence, vectors[claim], [vectors[s] for s in evidence])
                 for claim, evidence in pairs]
+
+    def _embed(self, texts: Sequence[str]) -> dict[str, Vector]:
+        """Vectors for texts, cached: grounding scores every generated sentence against the
+        same few source sentences."""
+        missing = [t for t in texts if t not in self._vectors]
+        if missing:
+            if len(self._vectors) > CACHE_SIZE:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, self.embedder.embed_documents(missing),
+                                     strict=True))
+        return {t: self._vectors[t] for t in texts}
 
     def supported(self, probability: float) -> bool:
         """Over the balanced-accuracy threshold, or the precision-targeted one if strict."""

@@ -295,19 +295,21 @@ def test_streamed_deltas_add_up_to_the_answer(
     assert "spoke on the phone" in phone_citation.text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known limitation: in flag mode an unsupported sentence is streamed before the fallback "
-    "to quotes replaces it (newsrag/chat.py prints the checked answer again when they differ)"))
 def test_streamed_deltas_add_up_to_the_answer_in_flag_mode(
-        make_services: Callable[..., Services]) -> None:
-    # Only an unsupported sentence: flagged text streams first, then the extractive fallback
-    # replaces it; the deltas a UI showed must still be exactly the final answer.
+        make_services: Callable[..., Services], sources: dict[int, str]) -> None:
+    # Flagged text is held back until a supported sentence exists: with none, the fallback's
+    # quotes are all that streams; after one, flagged sentences stream in their place.
     services = make_services(NEWSRAG_ASK__GROUNDING="flag")
-    chat = ScriptedChat(f"{HALLUCINATION} [1]")
-    *deltas, answer = Assistant(services).stream(
-        QUESTION, options=AskOptions(generator=generator_for(chat)))
-    assert isinstance(answer, Answer)
-    assert "".join(deltas) == answer.answer  # type: ignore[arg-type]
+    land = number_of(sources, "land and power plants")
+    for reply, fallback in ((f"{HALLUCINATION} [1]", True),
+                            (f"{LAND} [{land}] {HALLUCINATION} [1]", False)):
+        chat = ScriptedChat(reply)
+        *deltas, answer = Assistant(services).stream(
+            QUESTION, options=AskOptions(generator=generator_for(chat)))
+        assert isinstance(answer, Answer) and answer.fallback is fallback
+        assert "".join(deltas) == answer.answer  # type: ignore[arg-type]
+        if not fallback:
+            assert [s.status for s in answer.sentences] == ["supported", "unsupported"]
 
 
 def test_generation_stops_once_max_sentences_are_supported(

@@ -7,6 +7,7 @@ import pytest
 from rag.grounding import (
     DraftSentence,
     SourceSentence,
+    StreamGrounder,
     ground_sentences,
     parse_markers,
     renumber,
@@ -107,3 +108,22 @@ def test_nothing_supported_leaves_nothing() -> None:
     drafts = parse_markers("The moon is made of cheese [1].", 3)
     assert ground_sentences(drafts, SOURCES, OverlapJudge()) == []
     assert renumber([], SOURCES).text == ""
+
+
+@pytest.mark.parametrize("reply", [
+    "Delegations met in Riyadh on February 18. [3] Putin will speak with Trump on Tuesday. [2]",
+    "Delegations met in Riyadh on February 18 [3]. Putin will speak with Trump on Tuesday [2].",
+    "Delegations met in Riyadh on February 18.[3] Putin will speak with Trump on Tuesday.[2]",
+])
+@pytest.mark.parametrize("step", [1, 2, 5, 1000])
+def test_streaming_keeps_each_marker_with_its_sentence(reply: str, step: int) -> None:
+    # However the reply is cut into deltas, a marker written after the period (or split
+    # across deltas) stays with its sentence, and the deltas add up to the final text.
+    grounder = StreamGrounder(SOURCES, OverlapJudge(), "drop", max_sentences=3)
+    deltas = [grounder.feed(reply[i:i + step]) for i in range(0, len(reply), step)]
+    deltas.append(grounder.finish())
+    result = grounder.result()
+    assert [s.status for s in result.sentences] == ["supported", "supported"]
+    assert "".join(deltas) == result.text == (
+        "Delegations met in Riyadh on February 18. [1] "
+        "Putin will speak with Trump on Tuesday. [2]")
