@@ -22,8 +22,9 @@ from rag.text import content_words
 
 # Share of the score given to word overlap; the rest is embedding similarity.
 LEXICAL_WEIGHT = 0.3
-# An extractive answer adds a sentence only if it scores this close to the best one; measured
-# on RealTime QA (bench/answer.py): lower cut-offs add off-topic sentences.
+# An extractive answer adds a sentence only if it scores this close to the best one. Swept by
+# bench/extractive_cutoff.py: 0.85 answers in 2.2 sentences on average; 0.7 gains two points
+# of "contains the answer" for half a sentence more, 1.0 (one sentence) loses 13 points.
 RELATIVE_CUTOFF = 0.85
 # Sentences sharing this share of the smaller one's content words say the same thing.
 REPEAT_OVERLAP = 0.7
