@@ -1,15 +1,17 @@
-"""How many sentences should an extractive answer quote? Sweeps RELATIVE_CUTOFF.
+"""Extractive answers: sweeps RELATIVE_CUTOFF (how many sentences) and LEXICAL_WEIGHT.
 
 Run from the repo root after bench/answer.py has built its index:
     .venv/bin/python bench/extractive_cutoff.py
 Ranks the retrieved sentences once per RealTime QA question (the 103 with their gold article
-in the corpus), then picks with each cut-off and max_sentences, and prints a Markdown table.
+in the corpus), then picks with each cut-off, and re-ranks with each weight of word overlap
+against embedding similarity; prints Markdown tables.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -46,6 +48,23 @@ def main() -> None:
             size = sum(len(p) for p in picks) / len(picks)
             print(f"| {cutoff:.2f} | {most} | {contains / len(questions):.2f} | "
                   f"{cited / len(questions):.2f} | {size:.2f} |")
+    extractive.RELATIVE_CUTOFF = 0.85
+    sweep_lexical_weight(ranked, questions)
+
+
+def sweep_lexical_weight(ranked: list[list[extractive.RankedSentence]],
+                         questions: list[dict[str, object]]) -> None:
+    print("\n| lexical weight | contains answer | gold cited |\n|---|---|---|")
+    for weight in (0.0, 0.15, 0.3, 0.45, 0.6):
+        contains = cited = 0
+        for rows, q in zip(ranked, questions, strict=True):
+            rescored = sorted((replace(r, score=(1 - weight) * r.similarity + weight * r.overlap)
+                               for r in rows), key=lambda r: -r.score)
+            pick = extractive.pick_extractive(rescored, 3)
+            contains += bench.contains_answer(" ".join(p.text for p in pick), q["answer_text"])
+            cited += any(p.hit.article_id in q["gold_doc_ids"] for p in pick)  # type: ignore
+        print(f"| {weight:.2f} | {contains / len(questions):.2f} | "
+              f"{cited / len(questions):.2f} |")
 
 
 if __name__ == "__main__":
