@@ -96,10 +96,7 @@ class Assistant:
     def answer(self, question: str, history: Iterable[Any] | None = None,
                options: AskOptions | None = None) -> Answer:
         """The final Answer (see `stream` for the deltas)."""
-        for item in self.stream(question, history, options):
-            if isinstance(item, Answer):
-                return item
-        raise AssertionError("stream() ended without an Answer")
+        return final_answer(self.stream(question, history, options))
 
     def stream(self, question: str, history: Iterable[Any] | None = None,
                options: AskOptions | None = None) -> Iterator[str | Answer]:
@@ -162,6 +159,14 @@ class Assistant:
         yield run.answer(
             answer=result.text, sentences=tuple(_answer_sentence(s) for s in result.sentences),
             citations=tuple(result.citations), refused=False, generator=chat.name)
+
+
+def final_answer(items: Iterable[str | Answer]) -> Answer:
+    """The Answer that ends a stream of deltas."""
+    for item in items:
+        if isinstance(item, Answer):
+            return item
+    raise AssertionError("the answer stream ended without an Answer")
 
 
 def _answer_sentence(sentence: GroundedSentence) -> AnswerSentence:

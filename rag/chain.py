@@ -21,7 +21,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from pydantic import ConfigDict
 
 from ingest.store import Filters
-from rag.answering import AskOptions, Assistant
+from rag.answering import AskOptions, Assistant, final_answer
 from rag.models import Answer, Hit
 from rag.search import retrieve
 from rag.services import Services
@@ -73,11 +73,8 @@ def build_chain(assistant: Assistant, options: AskOptions | None = None
 
     def respond(inputs: dict[str, Any]) -> Answer:
         hits = [to_hit(document) for document in inputs["documents"]]
-        for item in assistant.respond(inputs["question"], inputs["standalone_question"], hits,
-                                      options):
-            if isinstance(item, Answer):
-                return item
-        raise AssertionError("respond() ended without an Answer")
+        return final_answer(assistant.respond(
+            inputs["question"], inputs["standalone_question"], hits, options))
 
     return (
         RunnablePassthrough.assign(standalone_question=RunnableLambda(standalone))

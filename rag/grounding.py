@@ -128,16 +128,19 @@ def ground_sentences(
     by_number = {s.n: s for s in sources}
     cited_scores = judge.score_many(
         [(d.text, [by_number[n].text for n in d.cited]) for d in drafts if d.cited])
-    single_scores = judge.score_many(
-        [(d.text, [s.text]) for d in drafts for s in sources]) if sources else []
-    grounded: list[GroundedSentence] = []
     cited_iter = iter(cited_scores)
-    for index, draft in enumerate(drafts):
-        own = next(cited_iter) if draft.cited else 0.0
+    own_scores = [next(cited_iter) if d.cited else 0.0 for d in drafts]
+    # Each source alone is scored only for sentences their own citations do not support.
+    failing = [d for d, own in zip(drafts, own_scores, strict=True)
+               if not (d.cited and judge.supported(own))]
+    single_scores = iter(judge.score_many(
+        [(d.text, [s.text]) for d in failing for s in sources]) if sources else [])
+    grounded: list[GroundedSentence] = []
+    for draft, own in zip(drafts, own_scores, strict=True):
         if draft.cited and judge.supported(own):
             grounded.append(GroundedSentence(draft.text, draft.cited, own, "supported"))
             continue
-        row = single_scores[index * len(sources):(index + 1) * len(sources)]
+        row = [next(single_scores) for _ in sources]
         best = max(range(len(row)), key=row.__getitem__) if row else None
         if best is not None and judge.supported(row[best]):
             grounded.append(GroundedSentence(
