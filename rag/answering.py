@@ -153,12 +153,15 @@ class Assistant:
             yield text
         run.time("generate_s")
         result = grounder.result()
+        dropped = tuple(_dropped_sentence(s) for s in grounder.dropped)
         if not any(s.status != "unsupported" for s in result.sentences):
-            yield from _extractive(run, ask.max_sentences, chat.name, fallback=True)
+            yield from _extractive(run, ask.max_sentences, chat.name, fallback=True,
+                                   dropped=dropped)
             return
         yield run.answer(
             answer=result.text, sentences=tuple(_answer_sentence(s) for s in result.sentences),
-            citations=tuple(result.citations), refused=False, generator=chat.name)
+            citations=tuple(result.citations), refused=False, generator=chat.name,
+            dropped=dropped)
 
 
 def final_answer(items: Iterable[str | Answer]) -> Answer:
@@ -174,8 +177,14 @@ def _answer_sentence(sentence: GroundedSentence) -> AnswerSentence:
                           support=round(sentence.support, 4), status=sentence.status)
 
 
-def _extractive(run: _Run, max_sentences: int, generator: str, fallback: bool
-                ) -> Iterator[str | Answer]:
+def _dropped_sentence(sentence: GroundedSentence) -> AnswerSentence:
+    """A sentence grounding removed: its prompt numbers mean nothing in the answer."""
+    return AnswerSentence(text=sentence.text, citations=(),
+                          support=round(sentence.support, 4), status="dropped")
+
+
+def _extractive(run: _Run, max_sentences: int, generator: str, fallback: bool,
+                dropped: tuple[AnswerSentence, ...] = ()) -> Iterator[str | Answer]:
     chosen = pick_extractive(run.ranked, max_sentences)
     citations = tuple(r.cite(n) for n, r in enumerate(chosen, start=1))
     text = " ".join(f"{c.text} [{c.n}]" for c in citations)
@@ -184,7 +193,7 @@ def _extractive(run: _Run, max_sentences: int, generator: str, fallback: bool
     sentences = tuple(AnswerSentence(text=c.text, citations=(c.n,), support=1.0,
                                      status="quoted") for c in citations)
     yield run.answer(answer=text, sentences=sentences, citations=citations, refused=False,
-                     generator=generator, fallback=fallback)
+                     generator=generator, fallback=fallback, dropped=dropped)
 
 
 def _refusal(run: _Run, generator: str) -> Answer:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from ingest.segment import split_sentences
@@ -125,6 +125,16 @@ def ground_sentences(
     mode: Mode = "drop",
 ) -> list[GroundedSentence]:
     """Keep, re-attribute, or drop/flag each draft sentence by how well sources support it."""
+    return [sentence for sentence, _ in _grade(drafts, sources, judge)
+            if mode == "flag" or sentence.status != "unsupported"]
+
+
+def _grade(
+    drafts: Sequence[DraftSentence],
+    sources: Sequence[SourceSentence],
+    judge: SupportJudge,
+) -> list[tuple[GroundedSentence, float]]:
+    """Every draft graded (unsupported ones flagged), with the best score any check gave it."""
     by_number = {s.n: s for s in sources}
     cited_scores = judge.score_many(
         [(d.text, [by_number[n].text for n in d.cited]) for d in drafts if d.cited])
@@ -135,19 +145,20 @@ def ground_sentences(
                if not (d.cited and judge.supported(own))]
     single_scores = iter(judge.score_many(
         [(d.text, [s.text]) for d in failing for s in sources]) if sources else [])
-    grounded: list[GroundedSentence] = []
+    graded: list[tuple[GroundedSentence, float]] = []
     for draft, own in zip(drafts, own_scores, strict=True):
         if draft.cited and judge.supported(own):
-            grounded.append(GroundedSentence(draft.text, draft.cited, own, "supported"))
+            graded.append((GroundedSentence(draft.text, draft.cited, own, "supported"), own))
             continue
         row = [next(single_scores) for _ in sources]
         best = max(range(len(row)), key=row.__getitem__) if row else None
         if best is not None and judge.supported(row[best]):
-            grounded.append(GroundedSentence(
-                draft.text, (sources[best].n,), row[best], "reattributed"))
-        elif mode == "flag":
-            grounded.append(GroundedSentence(draft.text, draft.cited, own, "unsupported"))
-    return grounded
+            graded.append((GroundedSentence(
+                draft.text, (sources[best].n,), row[best], "reattributed"), row[best]))
+        else:
+            graded.append((GroundedSentence(draft.text, draft.cited, own, "unsupported"),
+                           max([own, *row])))
+    return graded
 
 
 @dataclass(frozen=True)
@@ -184,7 +195,9 @@ class StreamGrounder:
     `feed` and `finish` return deltas of the final, renumbered answer text, so what a user
     sees streaming is exactly what the answer will say. A finished sentence is held back
     while the text after it may still be its citation marker, and flagged sentences until a
-    supported one exists (with none, the caller falls back to quotes).
+    supported one exists (with none, the caller falls back to quotes). In "drop" mode the
+    unsupported sentences are not lost but listed in `dropped`, their support the best score
+    any check gave them, for a UI that shows the grounding checks.
     """
 
     def __init__(self, sources: Sequence[SourceSentence], judge: SupportJudge,
@@ -194,6 +207,7 @@ class StreamGrounder:
         self.mode = mode
         self.max_sentences = max_sentences
         self.kept: list[GroundedSentence] = []
+        self.dropped: list[GroundedSentence] = []  # "unsupported", prompt numbers; drop mode
         self._buffer = ""
         self._emitted = ""
 
@@ -232,7 +246,11 @@ class StreamGrounder:
         for draft in parse_markers(text, len(self.sources)):
             if self.full:
                 break
-            self.kept.extend(ground_sentences([draft], self.sources, self.judge, self.mode))
+            for sentence, best in _grade([draft], self.sources, self.judge):
+                if sentence.status == "unsupported" and self.mode == "drop":
+                    self.dropped.append(replace(sentence, support=best))
+                else:
+                    self.kept.append(sentence)
         if not any(s.status != "unsupported" for s in self.kept):
             return ""  # flagged text waits for a supported sentence: it may yet fall back
         current = self.result().text

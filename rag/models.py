@@ -54,13 +54,14 @@ class AnswerSentence(Frozen):
 
     status: "quoted" (verbatim source sentence), "supported" (its own markers hold),
     "reattributed" (moved to the source sentence that supports it), "unsupported" (kept only
-    with `ask.grounding = "flag"`).
+    with `ask.grounding = "flag"`), "dropped" (removed by grounding with
+    `ask.grounding = "drop"`, listed only in `Answer.dropped`).
     """
 
     text: str
     citations: tuple[int, ...]
     support: float
-    status: Literal["quoted", "supported", "reattributed", "unsupported"] = "supported"
+    status: Literal["quoted", "supported", "reattributed", "unsupported", "dropped"] = "supported"
 
 
 class Answer(Frozen):
@@ -80,3 +81,5 @@ class Answer(Frozen):
     # True when no generated sentence survived grounding and the extractive answer was used.
     fallback: bool = False
     sources: tuple[Hit, ...] = ()
+    # Generated sentences grounding removed (no citations; support = best score found).
+    dropped: tuple[AnswerSentence, ...] = ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -9,9 +10,13 @@ from typing import Any
 
 import pytest
 
-from newsrag.offline import prepare_offline
+from newsrag.offline import OFFLINE_ENV, prepare_offline
 from newsrag.settings import Settings, load_settings
 from tests.fakes import FakeEmbedder
+
+# Test modules import gradio (and with it huggingface_hub) at collection, before any fixture.
+os.environ.update(OFFLINE_ENV)
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"

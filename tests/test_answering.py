@@ -205,6 +205,38 @@ def test_a_hallucinated_sentence_is_dropped(
     assert_well_cited(answer, article_texts)
 
 
+def test_dropped_sentences_are_listed_in_the_answer(
+        services: Services, sources: dict[int, str]) -> None:
+    land = number_of(sources, "land and power plants")
+    assistant = Assistant(services)
+    answer = assistant.answer(QUESTION, options=AskOptions(generator=generator_for(ScriptedChat(
+        f"Trump and Putin will discuss land and power plants [{land}]. {HALLUCINATION} [{land}]"
+    ))))
+    assert not answer.fallback and [s.status for s in answer.sentences] == ["supported"]
+    (dropped,) = answer.dropped
+    assert (dropped.text, dropped.status, dropped.citations) == (HALLUCINATION, "dropped", ())
+    assert not assistant.judge.supported(dropped.support)
+    assert "Crimea" not in answer.answer
+
+
+def test_a_fallback_answer_keeps_the_dropped_sentences(
+        services: Services, sources: dict[int, str]) -> None:
+    phone = number_of(sources, "spoke on the phone")
+    answer = ask(services, ScriptedChat(f"{HALLUCINATION} The talks were cancelled [{phone}]."))
+    assert answer.fallback and {s.status for s in answer.sentences} == {"quoted"}
+    assert [s.text for s in answer.dropped] == [HALLUCINATION, "The talks were cancelled."]
+    assert {(s.status, s.citations) for s in answer.dropped} == {("dropped", ())}
+    assert "Crimea" not in answer.answer and "cancelled" not in answer.answer
+
+
+def test_nothing_is_listed_as_dropped_in_flag_mode(
+        make_services: Callable[..., Services], sources: dict[int, str]) -> None:
+    land = number_of(sources, "land and power plants")
+    answer = ask(make_services(NEWSRAG_ASK__GROUNDING="flag"), ScriptedChat(
+        f"Trump and Putin will discuss land and power plants [{land}]. {HALLUCINATION}"))
+    assert answer.dropped == () and answer.sentences[-1].status == "unsupported"
+
+
 def test_a_hallucinated_sentence_is_flagged_in_flag_mode(
         make_services: Callable[..., Services], sources: dict[int, str]) -> None:
     services = make_services(NEWSRAG_ASK__GROUNDING="flag")

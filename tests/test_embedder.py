@@ -69,3 +69,23 @@ def test_unknown_backend_and_missing_model_are_clear_errors(tmp_path: Path) -> N
     broken = SentenceTransformerEmbedder(EmbeddingSettings(model=str(tmp_path)))
     with pytest.raises(ModelError, match="no sentence-transformers model"):
         broken.embed_query("x")
+
+
+def test_concurrent_queries_get_the_vectors_of_sequential_ones(
+        embedder: SentenceTransformerEmbedder) -> None:
+    """Two UI users embed at once; each must get its own question's vector."""
+    questions = [f"What did minister number {i} say about the {w} deal?"
+                 for i, w in enumerate(["gas", "grain", "arms", "trade", "water", "power"] * 3)]
+    expected = [embedder.embed_query(q) for q in questions]
+    found: dict[int, list[float]] = {}
+
+    def ask(i: int) -> None:
+        found[i] = embedder.embed_query(questions[i])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(questions))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i, vector in enumerate(expected):
+        assert max(abs(a - b) for a, b in zip(found[i], vector, strict=True)) < 1e-5

@@ -127,3 +127,27 @@ def test_streaming_keeps_each_marker_with_its_sentence(reply: str, step: int) ->
     assert "".join(deltas) == result.text == (
         "Delegations met in Riyadh on February 18. [1] "
         "Putin will speak with Trump on Tuesday. [2]")
+
+
+def test_streaming_in_drop_mode_lists_dropped_sentences() -> None:
+    reply = ("Putin will speak with Trump on Tuesday [2]. They agreed to lift all sanctions [2]. "
+             "Delegations met in Riyadh on February 18 [3].")
+    grounder = StreamGrounder(SOURCES, OverlapJudge(), "drop", max_sentences=3)
+    deltas = [grounder.feed(reply[i:i + 4]) for i in range(0, len(reply), 4)]
+    deltas.append(grounder.finish())
+    result = grounder.result()
+    (dropped,) = grounder.dropped
+    assert dropped.text == "They agreed to lift all sanctions."
+    assert dropped.status == "unsupported" and dropped.cited == (2,)
+    assert not OverlapJudge().supported(dropped.support)
+    assert "sanctions" not in result.text and "".join(deltas) == result.text
+    assert [s.status for s in result.sentences] == ["supported", "supported"]
+
+
+def test_streaming_in_flag_mode_keeps_unsupported_sentences_and_drops_none() -> None:
+    grounder = StreamGrounder(SOURCES, OverlapJudge(), "flag", max_sentences=3)
+    grounder.feed("Putin will speak with Trump on Tuesday [2]. They agreed to lift all "
+                  "sanctions [2].")
+    grounder.finish()
+    assert grounder.dropped == []
+    assert [s.status for s in grounder.result().sentences] == ["supported", "unsupported"]

@@ -1,0 +1,230 @@
+"""The UI's handlers and HTML, without a browser: real Chroma, the fake embedder."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from ingest.pipeline import ingest
+from newsrag.errors import ConfigError, ModelError, NotFoundError
+from newsrag.settings import Settings
+from rag.answering import Assistant
+from rag.services import Services, build_services
+from tests.clirunner import run_cli
+from tests.conftest import SAMPLE, SEED_TEXT
+from ui.chat import AskForm, ChatHandlers
+from ui.guard import as_ui_error, guarded
+from ui.library import LibraryHandlers, render_library, render_report, safe_upload_name
+from ui.render import escape, render_transcript, safe_href
+from ui.server import auth_users, is_loopback
+
+QUESTION = "What will Trump and Putin discuss?"
+HOSTILE = ['<script>alert(1)</script>', '<img src=x onerror="alert(2)">',
+           "[click](javascript:alert(3))", "{{constructor.constructor('alert(4)')()}}",
+           "${alert(5)}", "`alert(6)`"]
+
+
+@pytest.fixture
+def services(settings: Settings) -> Services:
+    built = build_services(settings)
+    ingest([str(SAMPLE)], settings, built.index)
+    return built
+
+
+@pytest.fixture
+def chat(services: Services) -> ChatHandlers:
+    return ChatHandlers(Assistant(services))
+
+
+def final_view(chat: ChatHandlers, question: str, turns: list = [], **form: object):  # noqa: B006
+    views = list(chat.ask(question, turns, AskForm(**form)))  # type: ignore[arg-type]
+    return views
+
+
+def test_escape_leaves_no_markup_or_template_syntax() -> None:
+    for text in HOSTILE:
+        escaped = escape(text)
+        assert not re.search(r"[<>{}$`\"']", escaped)
+        assert html.unescape(escaped) == text
+    assert safe_href("javascript:alert(1)") is None
+    assert safe_href("data:text/html,x") is None
+    assert safe_href("//evil.example/x") is None
+    assert safe_href("https://news.example/a?b=1") == "https://news.example/a?b=1"
+
+
+def test_ask_streams_then_shows_citations_and_sources(chat: ChatHandlers) -> None:
+    views = final_view(chat, QUESTION)
+    first, last = views[0], views[-1]
+    assert "nr-streaming" in first.transcript and first.turns[0].answer is None
+    answer = last.turns[0].answer
+    assert answer is not None and not answer.refused and answer.citations
+    for citation in answer.citations:
+        assert escape(citation.text) in last.transcript
+        assert f'data-cite="{citation.n}"' in last.transcript
+        assert citation.text in SEED_TEXT
+    assert "nr-streaming" not in last.transcript
+    assert "0." in last.sources and "Trump-Putin Talks Ahead" in last.sources
+
+
+def test_open_citation_highlights_exactly_the_cited_sentence(chat: ChatHandlers) -> None:
+    turns = final_view(chat, QUESTION)[-1].turns
+    citation = turns[0].answer.citations[0]
+    pane = chat.open_citation(turns, 0, citation.n)
+    marked = re.findall(r'<mark class="nr-cited"[^>]*>(.*?)</mark>', pane, re.S)
+    assert [html.unescape(m) for m in marked] == [citation.text]
+    with pytest.raises(NotFoundError):
+        chat.open_citation(turns, 0, 99)
+
+
+def test_citation_of_a_deleted_article_still_shows_the_quote(
+        chat: ChatHandlers, services: Services) -> None:
+    turns = final_view(chat, QUESTION)[-1].turns
+    citation = turns[0].answer.citations[0]
+    LibraryHandlers(services).delete(citation.article_id)
+    pane = chat.open_citation(turns, 0, citation.n)
+    assert "no longer in the library" in pane and escape(citation.text) in pane
+
+
+def test_follow_up_uses_the_history(chat: ChatHandlers) -> None:
+    turns = final_view(chat, QUESTION)[-1].turns
+    second = final_view(chat, "When will they talk?", turns)[-1]
+    assert len(second.turns) == 2
+    answer = second.turns[1].answer
+    assert answer is not None and not answer.refused
+    assert "Trump" in answer.standalone_question or "Putin" in answer.standalone_question
+    assert second.transcript.count('class="nr-turn"') == 2
+
+
+def test_refusal_looks_like_a_refusal(chat: ChatHandlers) -> None:
+    last = final_view(chat, "What is the best recipe for sourdough bread?")[-1]
+    assert last.turns[0].answer.refused
+    assert "nr-refused" in last.transcript and "Not covered" in last.transcript
+
+
+def test_show_checks_marks_each_sentence(chat: ChatHandlers) -> None:
+    last = final_view(chat, QUESTION, show_checks=True)[-1]
+    assert last.transcript.count('class="nr-s nr-s-quoted"') == len(last.turns[0].answer.sentences)
+    assert "nr-s-" not in chat.rerender(last.turns, False)
+
+
+def test_bad_dates_and_empty_questions_are_clear_errors(chat: ChatHandlers) -> None:
+    with pytest.raises(ConfigError, match="since"):
+        final_view(chat, QUESTION, since="last week")
+    with pytest.raises(NotFoundError):
+        final_view(chat, "   ")
+    filtered = final_view(chat, QUESTION, since="2030-01-01")[-1]
+    assert filtered.turns[0].answer.refused  # nothing that new: no sources at all
+
+
+def test_generator_failure_shows_inline_not_a_traceback(make_settings) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(NEWSRAG_GENERATION__OPENAI__BASE_URL="http://127.0.0.1:9/v1",
+                             NEWSRAG_GENERATION__TIMEOUT_S="5")
+    services = build_services(settings)
+    ingest([str(SAMPLE)], settings, services.index)
+    last = final_view(ChatHandlers(Assistant(services)), QUESTION, generator="openai")[-1]
+    assert last.turns[0].error and "nr-error" in last.transcript
+    assert "Traceback" not in last.transcript
+
+
+def test_upload_names_cannot_escape_the_uploads_folder(services: Services, tmp_path: Path) -> None:
+    assert safe_upload_name("../../x.txt") == "x.txt"
+    assert safe_upload_name("..\\..\\x.txt") == "x.txt"
+    assert safe_upload_name("/etc/passwd") == "passwd"
+    assert safe_upload_name("...") == "upload"
+    source = tmp_path / "story.txt"
+    source.write_text(SEED_TEXT, encoding="utf-8")
+    library = LibraryHandlers(services)
+    saved = library.save_upload(str(source), "../../x.txt")
+    data_dir = services.settings.resolved_data_dir()
+    assert isinstance(saved, Path) and saved.parent == data_dir / "uploads"
+    assert saved.read_text(encoding="utf-8") == SEED_TEXT
+    assert not (tmp_path.parent / "x.txt").exists()
+
+
+def test_upload_type_and_size_are_checked(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    services = build_services(make_settings(NEWSRAG_UI__MAX_UPLOAD_MB="0.001"))
+    exe, big = tmp_path / "tool.exe", tmp_path / "big.txt"
+    exe.write_bytes(b"MZ")
+    big.write_text("x" * 5000)
+    report = LibraryHandlers(services).ingest([str(exe), str(big)], "not-a-url")
+    reasons = {skip.location: skip.reason for skip in report.skipped}
+    assert "not accepted" in reasons["tool.exe"] and "limit" in reasons["big.txt"]
+    assert "http(s)" in reasons["not-a-url"]
+    assert not (services.settings.resolved_data_dir() / "uploads" / "tool.exe").exists()
+    rendered = render_report(report)
+    assert "0</strong> added" in rendered and "not accepted" in rendered
+
+
+def test_ingest_report_library_search_and_delete(services: Services, tmp_path: Path) -> None:
+    hostile = tmp_path / "hostile.txt"
+    hostile.write_text(f"{HOSTILE[0]} dam story\n\nThe Zorblat river dam opened on Monday "
+                       f"after ten years of work. {' '.join(HOSTILE)}\n", encoding="utf-8")
+    library = LibraryHandlers(services)
+    progress: list[str] = []
+    report = library.ingest([str(hostile)], "", on_progress=progress.append)
+    assert len(report.added) == 1 and progress
+    assert "1</strong> added" in render_report(report)
+    found = library.articles("DAM STORY")
+    assert [r.article.title for r in found] == [f"{HOSTILE[0]} dam story"]
+    table = render_library(found)
+    assert "<script>" not in table and escape(HOSTILE[0]) in table
+    library.delete(found[0].article.id)
+    assert library.articles("dam story") == []
+    with pytest.raises(NotFoundError):
+        library.delete(found[0].article.id)
+    assert "No articles match" in render_library([], "zzz")
+
+
+def test_transcript_escapes_questions_and_errors() -> None:
+    from ui.render import ChatTurn
+
+    page = render_transcript([ChatTurn(HOSTILE[0], error=HOSTILE[1])])
+    assert "<script>" not in page and "<img" not in page
+    assert escape(HOSTILE[0]) in page
+
+
+def test_errors_become_one_clear_line() -> None:
+    assert as_ui_error(ModelError("model missing")).message == "model missing"
+    internal = as_ui_error(KeyError("x")).message
+    assert internal.startswith("internal error: KeyError") and "Traceback" not in internal
+
+    @guarded
+    def handler(value: str) -> str:
+        raise ConfigError(f"bad {value}")
+
+    with pytest.raises(gr.Error, match="bad k"):
+        handler("k")
+
+
+def test_only_loopback_may_be_served_without_authentication(settings: Settings) -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    assert auth_users(settings.ui) is None
+    open_ui = settings.ui.model_copy(update={"host": "0.0.0.0"})
+    with pytest.raises(ConfigError, match="without authentication"):
+        auth_users(open_ui)
+    secured = open_ui.model_copy(update={"users": ["alice:s3cret:with-colon"]})
+    assert auth_users(secured) == [("alice", "s3cret:with-colon")]
+    with pytest.raises(ConfigError, match="name:password"):
+        auth_users(open_ui.model_copy(update={"users": ["alice"]}))
+
+
+def test_cli_refuses_an_open_public_address(tmp_path: Path) -> None:
+    result = run_cli("ui", "--host", "0.0.0.0", data_dir=tmp_path / "data")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("newsrag: error: refusing to serve on 0.0.0.0")
+    assert "Traceback" not in result.stderr
+
+
+def test_app_builds_with_an_ask_api_and_concurrent_questions(services: Services) -> None:
+    from ui.server import create_app
+
+    demo = create_app(services)
+    api_names = {fn.api_name for fn in demo.fns.values()}
+    assert "ask" in api_names
+    streaming = [fn for fn in demo.fns.values() if fn.concurrency_limit == services.settings.ui.concurrency]
+    assert len(streaming) >= 2  # Enter and the Ask button: several users' questions at once

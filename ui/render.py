@@ -1,0 +1,208 @@
+"""HTML for the UI, built from rag models. Every piece of article text is escaped here.
+
+Gradio's HTML component fills a JS/Handlebars template, so besides `& < > " '` the escaper
+also neutralises `{ } $ \\``: article text can never become markup, script or template code.
+
+    >>> escape('<img src=x onerror=alert(1)> {{x}}')
+    '&lt;img src=x onerror=alert(1)&gt; &#123;&#123;x&#125;&#125;'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ingest.models import Article
+from rag.models import Answer, AnswerSentence, Citation, Hit
+
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
+             "{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;", "\\": "&#92;"}
+_ESCAPE = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+STATUS_LABELS = {"quoted": "quoted", "supported": "supported", "reattributed": "re-attributed",
+                 "unsupported": "unsupported", "dropped": "dropped"}
+
+
+def escape(text: object) -> str:
+    """Text as inert HTML: no tags, attributes, entities or template syntax survive."""
+    return _ESCAPE.sub(lambda m: _ENTITIES[m.group(0)], str(text))
+
+
+def safe_href(url: str) -> str | None:
+    """The URL if it is plain http(s), else None (no javascript:, data: or relative links)."""
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def link(url: str, label: str, fallback: bool = True) -> str:
+    """A new-tab link to an http(s) URL; otherwise the label as text (or nothing)."""
+    href = safe_href(url)
+    if href is None:
+        return escape(label) if fallback else ""
+    return (f'<a href="{escape(href)}" target="_blank" rel="noopener noreferrer nofollow">'
+            f"{escape(label)}</a>")
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One exchange of the chat: the question and, once finished, its Answer."""
+
+    question: str
+    text: str = ""  # the answer as streamed so far
+    answer: Answer | None = None
+    error: str = ""
+
+
+def render_transcript(turns: Sequence[ChatTurn], show_checks: bool = False,
+                      selected: tuple[int, int] | None = None) -> str:
+    """The whole chat: questions, answers with [n] markers, and each answer's citations."""
+    if not turns:
+        return ('<div class="nr-empty">Ask a question about the ingested news. Every sentence of '
+                "the answer cites the source sentence it rests on; click a citation to read it "
+                "in its article.</div>")
+    parts = [_render_turn(i, turn, show_checks, selected) for i, turn in enumerate(turns)]
+    return '<div class="nr-transcript">' + "".join(parts) + "</div>"
+
+
+def _render_turn(index: int, turn: ChatTurn, show_checks: bool,
+                 selected: tuple[int, int] | None) -> str:
+    question = f'<div class="nr-q"><span class="nr-who">You</span>{escape(turn.question)}</div>'
+    if turn.error:
+        body = f'<div class="nr-error" role="alert">{escape(turn.error)}</div>'
+    elif turn.answer is None:
+        body = (f'<div class="nr-a nr-streaming" aria-busy="true">{_marked_text(turn.text)}'
+                '<span class="nr-cursor"></span></div>')
+    else:
+        body = _render_answer(index, turn.answer, show_checks, selected)
+    return f'<div class="nr-turn" data-turn="{index}">{question}{body}</div>'
+
+
+def _render_answer(index: int, answer: Answer, show_checks: bool,
+                   selected: tuple[int, int] | None) -> str:
+    if answer.refused:
+        return (f'<div class="nr-a nr-refused" data-answer="{index}">'
+                f'<span class="nr-badge nr-badge-refused">Not covered</span>'
+                f"{escape(answer.answer)}</div>")
+    sentences = answer.sentences if show_checks else ()
+    text = _checked_text(index, answer, show_checks) if sentences else _marked_text(
+        answer.answer, index)
+    notes = _checks_note(answer) if show_checks else ""
+    chosen = selected[1] if selected and selected[0] == index else None
+    citations = "".join(_render_citation(index, c, c.n == chosen) for c in answer.citations)
+    return (f'<div class="nr-a" data-answer="{index}">{text}{notes}'
+            f'<ol class="nr-citations" aria-label="Citations">{citations}</ol></div>')
+
+
+def _marked_text(text: str, turn: int | None = None) -> str:
+    """Answer text with its [n] markers as buttons that open the citation."""
+    out, last = [], 0
+    for match in re.finditer(r"\[(\d+)\]", text):
+        out.append(escape(text[last:match.start()]))
+        out.append(_marker(int(match.group(1)), turn))
+        last = match.end()
+    out.append(escape(text[last:]))
+    return '<p class="nr-text">' + "".join(out) + "</p>"
+
+
+def _marker(n: int, turn: int | None) -> str:
+    if turn is None:
+        return f'<sup class="nr-marker">[{n}]</sup>'
+    return (f'<sup><button type="button" class="nr-marker" data-turn="{turn}" data-cite="{n}" '
+            f'title="Show source [{n}]">[{n}]</button></sup>')
+
+
+def _checked_text(index: int, answer: Answer, show_checks: bool) -> str:
+    """Each sentence with its status; dropped sentences struck through where they were."""
+    parts = [_checked_sentence(index, s) for s in answer.sentences]
+    parts += [_checked_sentence(index, s) for s in answer.dropped]
+    return '<p class="nr-text nr-checked">' + " ".join(parts) + "</p>"
+
+
+def _checked_sentence(turn: int, sentence: AnswerSentence) -> str:
+    markers = "".join(_marker(n, turn) for n in sentence.citations)
+    label = STATUS_LABELS.get(sentence.status, sentence.status)
+    return (f'<span class="nr-s nr-s-{escape(sentence.status)}" '
+            f'title="{escape(label)} · support {sentence.support:.2f}">{escape(sentence.text)}'
+            f'{markers}<span class="nr-check">{escape(label)} {sentence.support:.2f}</span></span>')
+
+
+def _checks_note(answer: Answer) -> str:
+    notes = []
+    if answer.fallback:
+        notes.append("No generated sentence was supported by the sources: "
+                     "the best source sentences are quoted instead.")
+    if answer.dropped:
+        notes.append(f"{len(answer.dropped)} generated sentence(s) dropped as unsupported.")
+    notes.append(f"Generator {answer.generator} · relevance {answer.relevance:.2f} · "
+                 f"{answer.timings.get('total_s', 0.0):.2f} s")
+    return "".join(f'<div class="nr-note">{escape(n)}</div>' for n in notes)
+
+
+def _render_citation(turn: int, citation: Citation, selected: bool) -> str:
+    meta = " · ".join(escape(part) for part in (
+        citation.source, (citation.published or "undated")[:10]) if part)
+    current = ' aria-current="true"' if selected else ""
+    return (f'<li class="nr-citation"{current}><button type="button" class="nr-cite-open" '
+            f'data-turn="{turn}" data-cite="{citation.n}">[{citation.n}]</button> '
+            f'<span class="nr-cite-title">{escape(citation.title or "Untitled")}</span> '
+            f'<span class="nr-meta">{meta}</span> {link(citation.url, "link", fallback=False)}'
+            f'<blockquote class="nr-quote">{escape(citation.text)}</blockquote></li>')
+
+
+def render_article(article: Article, citation: Citation) -> str:
+    """The cited article with the cited sentence highlighted in its paragraph."""
+    meta = " · ".join(escape(p) for p in (
+        article.source, article.published or "undated", ", ".join(article.authors)) if p)
+    paragraphs = "".join(
+        f"<p>{_highlighted(article.text, start, end, citation)}</p>"
+        for start, end in paragraph_spans(article.text))
+    return (f'<article class="nr-article" data-article="{escape(article.id)}">'
+            f'<div class="nr-pane-label">Source [{citation.n}]</div>'
+            f"<h3>{escape(article.title or 'Untitled')}</h3>"
+            f'<div class="nr-meta">{meta} {link(article.url, "· open original", fallback=False)}'
+            f"</div>{paragraphs}</article>")
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph: text between blank lines."""
+    spans, start = [], 0
+    for brk in _PARAGRAPH_BREAK.finditer(text):
+        spans.append((start, brk.start()))
+        start = brk.end()
+    spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _highlighted(text: str, start: int, end: int, citation: Citation) -> str:
+    lo, hi = max(start, citation.char_start), min(end, citation.char_end)
+    if lo >= hi:
+        return escape(text[start:end])
+    return (escape(text[start:lo]) + f'<mark class="nr-cited" id="nr-cited">{escape(text[lo:hi])}'
+            "</mark>" + escape(text[hi:end]))
+
+
+def render_missing_article(citation: Citation) -> str:
+    """The pane when the cited article was deleted since the answer."""
+    return (f'<div class="nr-article"><h3>{escape(citation.title)}</h3><p class="nr-note">'
+            "This article is no longer in the library. The cited sentence was:</p>"
+            f'<blockquote class="nr-quote"><mark class="nr-cited">{escape(citation.text)}'
+            "</mark></blockquote></div>")
+
+
+def render_sources(hits: Sequence[Hit]) -> str:
+    """The retrieved articles, best first, with their best chunk score."""
+    if not hits:
+        return '<div class="nr-note">Sources appear here after a question.</div>'
+    best: dict[str, Hit] = {}
+    for hit in hits:
+        if hit.article_id not in best or hit.score > best[hit.article_id].score:
+            best[hit.article_id] = hit
+    rows = "".join(
+        f'<tr><td class="nr-score">{hit.score:.3f}</td>'
+        f'<td>{link(hit.url, hit.title or "Untitled")}</td><td>{escape(hit.source)}</td>'
+        f'<td>{escape((hit.published or "undated")[:10])}</td></tr>'
+        for hit in sorted(best.values(), key=lambda h: -h.score))
+    return ('<table class="nr-sources"><thead><tr><th>Score</th><th>Article</th><th>Source</th>'
+            f"<th>Date</th></tr></thead><tbody>{rows}</tbody></table>")
