@@ -228,3 +228,30 @@ def test_app_builds_with_an_ask_api_and_concurrent_questions(services: Services)
     assert "ask" in api_names
     streaming = [fn for fn in demo.fns.values() if fn.concurrency_limit == services.settings.ui.concurrency]
     assert len(streaming) >= 2  # Enter and the Ask button: several users' questions at once
+
+
+LAND = ("Trump, who is seeking Putin's backing for a 30-day ceasefire proposal that Ukraine "
+        "accepted last week, mentioned that discussions will include topics related to land and "
+        "power plants.")
+
+
+def test_generated_answer_streams_and_show_checks_marks_dropped_sentences(
+        chat: ChatHandlers) -> None:
+    from rag.generators import register_chat_model
+    from tests.fakes import ScriptedChat
+
+    invented = "Putin also agreed to hand Crimea back to Ukraine on Friday."
+    model = ScriptedChat(f"{LAND} [1] {invented} [2]", "", delta_chars=7)
+    register_chat_model("ui-scripted", lambda settings: model)
+    # The follow-up rewrite is skipped (first question), so the one reply is the answer.
+    views = final_view(chat, QUESTION, generator="ui-scripted", show_checks=True)
+    partial = [v for v in views if v.turns[-1].answer is None and v.turns[-1].text]
+    assert partial, "the answer should appear before it is finished"
+    answer = views[-1].turns[0].answer
+    assert answer is not None and answer.generator == "scripted"
+    assert [s.text for s in answer.dropped] == [invented]
+    page = views[-1].transcript
+    assert 'class="nr-s nr-s-dropped"' in page and escape(invented) in page
+    assert "dropped as unsupported" in page
+    hidden = chat.rerender(views[-1].turns, False)
+    assert escape(invented) not in hidden  # without checks only the answer shows

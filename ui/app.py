@@ -18,7 +18,7 @@ from rag.services import Services
 from ui.chat import EMPTY_PANE, AskForm, ChatHandlers
 from ui.guard import guarded, guarded_stream
 from ui.library import LibraryHandlers, render_library, render_report
-from ui.render import ChatTurn, render_sources, render_transcript
+from ui.render import ChatTurn, plural, render_sources, render_transcript
 from ui.style import LIBRARY_JS, SOURCE_PANE_JS, TRANSCRIPT_JS
 
 GENERATORS = ["extractive", "llama-cpp", "openai", "ollama"]
@@ -54,7 +54,8 @@ def _header(chat: ChatHandlers) -> str:
     stats = services.index.catalog.stats()
     generator = services.settings.generation.generator
     return (f'<div class="nr-header"><h1>newsrag</h1><span class="nr-status">'
-            f"{stats['articles']} articles · {stats['chunks']} chunks · answers by "
+            f"{plural(stats['articles'], 'article')} · {plural(stats['chunks'], 'chunk')} · "
+            "answers by "
             f"{escape(generator)}</span></div>")
 
 

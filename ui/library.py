@@ -16,7 +16,7 @@ from ingest.models import IngestReport, Skip
 from ingest.sources import is_url
 from newsrag.errors import IngestError, NotFoundError
 from rag.services import Services
-from ui.render import escape, link
+from ui.render import escape, link, plural
 
 OnProgress = Callable[[str], None]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -133,6 +133,7 @@ def render_library(records: Sequence[ArticleRecord], query: str = "") -> str:
         f'<td><button type="button" class="nr-delete" data-delete="{escape(r.article.id)}" '
         f'data-title="{escape(r.article.title)}">Delete</button></td></tr>'
         for r in records)
-    return (f'<div class="nr-note">{len(records)} articles</div><table class="nr-library">'
-            "<thead><tr><th>Title</th><th>Date</th><th>Source</th><th>Chunks</th><th></th></tr>"
+    return (f'<div class="nr-note">{plural(len(records), "article")}</div>'
+            '<table class="nr-library"><thead><tr><th>Title</th><th>Date</th><th>Source</th>'
+            "<th>Chunks</th><th></th></tr>"
             f"</thead><tbody>{rows}</tbody></table>")

@@ -30,6 +30,15 @@ def escape(text: object) -> str:
     return _ESCAPE.sub(lambda m: _ENTITIES[m.group(0)], str(text))
 
 
+def plural(count: int, noun: str) -> str:
+    """A count and its noun.
+
+    >>> plural(1, "article"), plural(2, "article")
+    ('1 article', '2 articles')
+    """
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def safe_href(url: str) -> str | None:
     """The URL if it is plain http(s), else None (no javascript:, data: or relative links)."""
     parts = urlsplit(url.strip())

@@ -22,7 +22,8 @@ CSS = """
 .nr-error { border: 1px solid #f87171; background: #fef2f2; color: #991b1b;
             border-radius: 12px; padding: .6rem .9rem; }
 button.nr-marker, button.nr-cite-open { border: none; background: none; padding: 0 .1rem;
-            color: var(--color-accent); cursor: pointer; font-weight: 600; font: inherit; }
+            color: var(--color-accent); cursor: pointer; font: inherit; font-weight: 600;
+            line-height: 1; }
 button.nr-marker:hover, button.nr-cite-open:hover { text-decoration: underline; }
 .nr-citations { margin: .3rem 0 0 0; padding-left: 0; list-style: none; font-size: .88rem; }
 .nr-citation { margin: .35rem 0; }
