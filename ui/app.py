@@ -101,8 +101,9 @@ def _chat_tab(chat: ChatHandlers, services: Services) -> gr.Dropdown:
     transcript.click(guarded(open_citation), [turns], [pane], api_visibility="private")
     checks.change(guarded(chat.rerender), [turns, checks], [transcript],
                   api_visibility="private")
-    new_chat.click(lambda: ([], render_transcript([]), render_sources([]), EMPTY_PANE), None,
-                   [turns, transcript, sources_panel, pane], api_visibility="private")
+    new_chat.click(lambda: ([], render_transcript([]), render_sources([]), EMPTY_PANE, ""),
+                   None, [turns, transcript, sources_panel, pane, question],
+                   api_visibility="private")
     return sources
 
 

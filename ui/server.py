@@ -75,5 +75,9 @@ def serve_ui(services: Services, block: bool = True) -> gr.Blocks:
     """Build and launch; `block=False` returns once the server is listening."""
     options = launch_options(services.settings)
     demo = create_app(services)
-    demo.launch(prevent_thread_lock=not block, quiet=False, **options)
+    # quiet: Gradio's banner suggests share links, which newsrag never creates.
+    demo.launch(prevent_thread_lock=True, quiet=True, **options)
+    print(f"newsrag UI on {demo.local_url} (Ctrl-C stops it)", flush=True)
+    if block:
+        demo.block_thread()
     return demo
