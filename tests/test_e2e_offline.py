@@ -1,7 +1,9 @@
 """End to end with the real packaged model, in a process that has no network at all."""
 
 import json
+import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -9,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clirunner import run_cli
-from tests.conftest import SAMPLE
+from tests.clirunner import NEWSRAG, run_cli
+from tests.conftest import REPO, SAMPLE
 
 NO_NETWORK = ("unshare", "--map-root-user", "--net")
 LAND = ("Trump, who is seeking Putin's backing for a 30-day ceasefire proposal that Ukraine "
@@ -79,3 +81,41 @@ def test_local_llm_answer_and_two_turn_chat_offline(tmp_path: Path) -> None:
     assert "land and power plants" in first
     assert "(searched for: When is it? (about: Trump, Putin, discuss))" in second
     assert "Tuesday" in second
+
+
+# The real `newsrag ui` server and a gradio_client user, in a namespace whose only network is
+# loopback: any download or phone-home at start-up or while answering would fail here.
+UI_CLIENT = """
+import sys, time
+from gradio_client import Client
+deadline = time.time() + 240
+while True:
+    try:
+        client = Client(sys.argv[1], verbose=False)
+        break
+    except Exception:
+        if time.time() > deadline:
+            raise
+        time.sleep(1)
+answer = client.predict("What will Trump and Putin discuss?", None, api_name="/ask")
+print(answer["refused"], len(answer["citations"]), answer["citations"][0]["text"])
+"""
+
+
+def test_ui_server_answers_with_only_loopback(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run_cli("ingest", str(SAMPLE), data_dir=data, fake=False).returncode == 0
+    (tmp_path / "client.py").write_text(UI_CLIENT, encoding="utf-8")
+    server = f"{shlex.quote(str(NEWSRAG))} --config {shlex.quote(str(REPO / 'config.toml'))} ui"
+    server += " --port 7871"
+    script = (f"ip link set lo up && ({server} & echo $! > {tmp_path}/pid) && "
+              f"{shlex.quote(sys.executable)} {tmp_path}/client.py http://127.0.0.1:7871/; "
+              f"status=$?; kill $(cat {tmp_path}/pid); exit $status")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
+    env["NEWSRAG_DATA_DIR"] = str(data)
+    result = subprocess.run([*NO_NETWORK, "sh", "-c", script], capture_output=True, text=True,
+                            env=env, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-2000:]
+    refused, n_citations, first = result.stdout.strip().splitlines()[-1].split(" ", 2)
+    assert refused == "False" and int(n_citations) >= 1
+    assert first in (SAMPLE / "trump-putin-ceasefire-talks.txt").read_text(encoding="utf-8")
