@@ -310,6 +310,7 @@ def test_library_delete_asks_then_removes_the_row(browser: Browser) -> None:
     assert "Zorblat river dam" in browser.dialogs[before][1]
     expect(page.locator("#nr-library button.nr-delete")).to_have_count(0)
     assert browser.services.index.catalog.get(article_id) is None
+    expect(page.locator("#nr-header")).to_contain_text("1 article ·")  # counts refreshed
     page.locator("#nr-library-search textarea").fill("")
     expect(page.locator("#nr-library tbody tr")).to_have_count(1)  # the sample article stays
     page.close()

@@ -35,14 +35,14 @@ def build_app(services: Services, assistant: Assistant | None = None) -> gr.Bloc
         with gr.Tab("Ingest", id="ingest"):
             ingested = _ingest_tab(library)
         with gr.Tab("Library", id="library"):
-            search, table = _library_tab(library)
-        refresh = [header, table, sources_box]
-        ingested.then(guarded(lambda q: (_header(chat), _library(library, q),
-                                         gr.update(choices=chat.source_choices()))),
-                      [search], refresh, api_visibility="private")
-        demo.load(guarded(lambda: (_header(chat), _library(library, ""),
-                                   gr.update(choices=chat.source_choices()))),
-                  None, refresh, api_visibility="private")
+            search, table, deleted = _library_tab(library)
+        # After anything that changes the library: the counts, the table, the source filter.
+        refresh = guarded(lambda query: (_header(chat), _library(library, query or ""),
+                                         gr.update(choices=chat.source_choices())))
+        for changed in (ingested, deleted):
+            changed.then(refresh, [search], [header, table, sources_box],
+                         api_visibility="private")
+        demo.load(refresh, [search], [header, table, sources_box], api_visibility="private")
         _api(chat)
     return demo
 
@@ -141,7 +141,7 @@ def _ingest_tab(library: LibraryHandlers) -> Any:
                        concurrency_limit=1, api_visibility="private")
 
 
-def _library_tab(library: LibraryHandlers) -> tuple[gr.Textbox, gr.HTML]:
+def _library_tab(library: LibraryHandlers) -> tuple[gr.Textbox, gr.HTML, Any]:
     search = gr.Textbox(label="Search titles", elem_id="nr-library-search")
     table = gr.HTML(elem_id="nr-library", js_on_load=LIBRARY_JS)
     search.change(guarded(lambda q: _library(library, q)), [search], [table],
@@ -152,8 +152,8 @@ def _library_tab(library: LibraryHandlers) -> tuple[gr.Textbox, gr.HTML]:
         gr.Info("Article deleted.")
         return _library(library, query)
 
-    table.click(guarded(delete), [search], [table], api_visibility="private")
-    return search, table
+    deleted = table.click(guarded(delete), [search], [table], api_visibility="private")
+    return search, table, deleted
 
 
 def _library(library: LibraryHandlers, query: str) -> str:
