@@ -103,6 +103,8 @@ class SentenceTransformerEmbedder:
         return model
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []  # without loading the model
         model, step = self.model, self.settings.batch_size * SLICE_BATCHES
         vectors: list[list[float]] = []
         for start in range(0, len(texts), step):

@@ -10,7 +10,7 @@ import gradio as gr
 import pytest
 
 from ingest.pipeline import ingest
-from newsrag.errors import ConfigError, ModelError, NotFoundError
+from newsrag.errors import ConfigError, ModelError, NewsragError, NotFoundError
 from newsrag.settings import Settings
 from rag.answering import Assistant
 from rag.services import Services, build_services
@@ -114,7 +114,7 @@ def test_show_checks_marks_each_sentence(chat: ChatHandlers) -> None:
 def test_bad_dates_and_empty_questions_are_clear_errors(chat: ChatHandlers) -> None:
     with pytest.raises(ConfigError, match="since"):
         final_view(chat, QUESTION, since="last week")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NewsragError, match="type a question"):
         final_view(chat, "   ")
     filtered = final_view(chat, QUESTION, since="2030-01-01")[-1]
     assert filtered.turns[0].answer.refused  # nothing that new: no sources at all

@@ -18,7 +18,7 @@ from rag.services import Services
 from ui.chat import EMPTY_PANE, AskForm, ChatHandlers
 from ui.guard import guarded, guarded_stream
 from ui.library import LibraryHandlers, render_library, render_report
-from ui.render import ChatTurn, plural, render_sources, render_transcript
+from ui.render import ChatTurn, escape, plural, render_sources, render_transcript
 from ui.style import LIBRARY_JS, SOURCE_PANE_JS, TRANSCRIPT_JS
 
 GENERATORS = ["extractive", "llama-cpp", "openai", "ollama"]
@@ -48,8 +48,6 @@ def build_app(services: Services, assistant: Assistant | None = None) -> gr.Bloc
 
 
 def _header(chat: ChatHandlers) -> str:
-    from ui.render import escape
-
     services = chat.assistant.services
     stats = services.index.catalog.stats()
     generator = services.settings.generation.generator

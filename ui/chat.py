@@ -74,7 +74,7 @@ class ChatHandlers:
         form = form or AskForm()
         question = question.strip()
         if not question:
-            raise NotFoundError("type a question first")
+            raise NewsragError("type a question first")
         options = form.options()  # a bad date fails before the question joins the transcript
         history = [(t.question, t.answer.answer) for t in turns if t.answer is not None]
         done = list(turns)

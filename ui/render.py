@@ -94,9 +94,8 @@ def _render_answer(index: int, answer: Answer, show_checks: bool,
         return (f'<div class="nr-a nr-refused" data-answer="{index}">'
                 f'<span class="nr-badge nr-badge-refused">Not covered</span>'
                 f"{escape(answer.answer)}</div>")
-    sentences = answer.sentences if show_checks else ()
-    text = _checked_text(index, answer, show_checks) if sentences else _marked_text(
-        answer.answer, index)
+    checked = show_checks and (answer.sentences or answer.dropped)
+    text = _checked_text(index, answer) if checked else _marked_text(answer.answer, index)
     notes = _checks_note(answer) if show_checks else ""
     chosen = selected[1] if selected and selected[0] == index else None
     citations = "".join(_render_citation(index, c, c.n == chosen) for c in answer.citations)
@@ -122,7 +121,7 @@ def _marker(n: int, turn: int | None) -> str:
             f'title="Show source [{n}]">[{n}]</button></sup>')
 
 
-def _checked_text(index: int, answer: Answer, show_checks: bool) -> str:
+def _checked_text(index: int, answer: Answer) -> str:
     """Each sentence with its status; dropped sentences struck through where they were."""
     parts = [_checked_sentence(index, s) for s in answer.sentences]
     parts += [_checked_sentence(index, s) for s in answer.dropped]
