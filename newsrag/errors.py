@@ -27,3 +27,7 @@ class ModelError(NewsragError):
 
 class NotFoundError(NewsragError):
     """A requested article or chunk does not exist."""
+
+
+class EvalError(NewsragError):
+    """An eval dataset, answers file or labelled judge set is malformed."""

@@ -133,6 +133,18 @@ class UISettings(Section):
     ]
 
 
+class EvalSettings(Section):
+    judge: str = "heuristic"
+    atomic_claims: bool = False
+    judge_generator: str = "openai"
+    judge_retries: int = Field(2, ge=0, le=10)
+    nli_model_path: str = ""
+    nli_entailment_label: str = "entailment"
+    bootstrap_samples: int = Field(2000, ge=100, le=100_000)
+    seed: int = 0
+    worst_answers: int = Field(5, ge=0, le=100)
+
+
 class Settings(Section):
     data_dir: str = ""
     ingest: IngestSettings = IngestSettings()
@@ -143,6 +155,7 @@ class Settings(Section):
     ask: AskSettings = AskSettings()
     generation: GenerationSettings = GenerationSettings()
     ui: UISettings = UISettings()
+    eval: EvalSettings = EvalSettings()
     # Where the config file was read from; not a key users set.
     config_path: str | None = Field(None, exclude=True)
 
