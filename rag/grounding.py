@@ -30,6 +30,7 @@ Mode = Literal["drop", "flag"]
 _MARKER = re.compile(
     r"\[\^?\s*(\d+(?:\s*(?:[,;–-]|and)\s*\d+)*)\s*\]|【\s*(\d+)\s*】|\((\d{1,2}(?:\s*,\s*\d{1,2})*)\)"
 )
+MARKER_PATTERN = _MARKER  # for readers of answers written elsewhere (the eval suite)
 _LEADING_MARKERS = re.compile(rf"\s*(?:(?:{_MARKER.pattern})\s*)+")
 _UNFINISHED_MARKER = re.compile(r"\s*(?:[\[(【]\^?[\d\s,;–-]*)$")
 _SPACES = re.compile(r"\s+")
