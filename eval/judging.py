@@ -16,6 +16,7 @@ from eval.metrics import (
     citation_precision_flags,
     contains_reference,
     hit_at,
+    is_gold,
     mean,
     mrr_at_10,
     ranked_articles,
@@ -105,7 +106,7 @@ def _answer_metrics(case: EvalCase, answer: SystemAnswer,
     gold = set(case.gold_article_ids)
     articles = ranked_articles([c.article_id for c in answer.contexts])
     retrieval = bool(gold) and bool(articles)
-    cited = {c.article_id for s in answer.sentences for c in s.citations}
+    cites_gold = any(is_gold(c.article_id, gold) for s in answer.sentences for c in s.citations)
     return {
         "faithfulness": mean(claims) if answered else None,
         "citation_recall": mean([bool(s.citations_support) for s in sentences])
@@ -119,7 +120,7 @@ def _answer_metrics(case: EvalCase, answer: SystemAnswer,
         "hit_at_5": hit_at(articles, gold, 5) if retrieval else None,
         "hit_at_10": hit_at(articles, gold, 10) if retrieval else None,
         "mrr_at_10": mrr_at_10(articles, gold) if retrieval else None,
-        "cites_gold": float(answered and bool(cited & gold)) if gold else None,
+        "cites_gold": float(answered and cites_gold) if gold else None,
         "correct_refusal": None if case.answerable else float(answer.refused),
         "wrong_refusal": float(answer.refused) if case.answerable else None,
         "latency_s": answer.latency_s,

@@ -44,6 +44,10 @@ def test_retrieval_metrics_count_each_article_once() -> None:
     assert mrr_at_10(articles, {"c", "b"}) == 0.5
     assert mrr_at_10(articles, {"z"}) == 0.0
     assert mrr_at_10([str(i) for i in range(20)], {"12"}) == 0.0  # past rank 10
+    # A file's id ends in a hash of its path; a dataset may name it by its slug alone.
+    assert hit_at(["x-1a2b3c4d", "talks-84d978ca"], {"talks"}, 2) == 1.0
+    assert hit_at(["talks-84d978ca"], {"talks-00000000"}, 1) == 0.0
+    assert hit_at(["talks-84d978ca"], {"talk"}, 1) == 0.0
 
 
 def test_alce_precision_rules() -> None:
