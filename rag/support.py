@@ -297,15 +297,23 @@ class SupportScorer:
 
 
 def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float = 1.0,
-                 iterations: int = 50) -> tuple[np.ndarray, float]:
+                 iterations: int = 50, groups: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, float]:
     """L2-regularised logistic regression by Newton's method; returns (weights, bias).
 
     Classes are weighted to balance, so p = 0.5 means even odds whatever mix of pairs the
-    calibration happened to build; the bias is not penalised.
+    calibration happened to build; the bias is not penalised. With `groups` (e.g. which data
+    set a pair comes from) every group weighs the same, balanced within itself.
     """
     x = np.hstack([features, np.ones((len(features), 1))])
-    positive = labels.mean()
-    sample_weight = np.where(labels == 1, 0.5 / positive, 0.5 / (1 - positive))
+    groups = np.zeros(len(labels), dtype=int) if groups is None else groups
+    sample_weight = np.zeros(len(labels))
+    for group in np.unique(groups):
+        member = groups == group
+        positive = labels[member].mean()
+        sample_weight[member] = np.where(labels[member] == 1, 0.5 / positive,
+                                         0.5 / (1 - positive)) * len(labels) / (
+            member.sum() * len(np.unique(groups)))
     penalty = np.full(x.shape[1], l2)
     penalty[-1] = 0.0
     beta = np.zeros(x.shape[1])
