@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from newsrag.cli_eval import eval_group
 from newsrag.errors import NewsragError
 from newsrag.settings import Settings, load_settings
 from newsrag.terminal import safe
@@ -281,6 +282,9 @@ def ui(app: _Context, host: str | None, port: int | None) -> None:
 
     app._services = build_services(settings)
     serve_ui(app.services)
+
+
+cli.add_command(eval_group)
 
 
 def main(argv: list[str] | None = None) -> None:
