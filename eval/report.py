@@ -84,14 +84,18 @@ def print_report(report: Report, console: Console | None = None) -> None:
     from rich.table import Table
 
     console = console or Console()
+    described = console.width >= 110  # the descriptions only help when they fit on one line
     table = Table(title=f"newsrag eval · {safe(report.dataset)} · {len(report.cases)} cases",
                   caption=f"system {safe(report.system)} · judge {safe(report.judge)} · "
                           f"{report.seconds:.1f} s · 95% bootstrap intervals")
-    for column, justify in (("metric", "left"), ("value", "right"), ("95% CI", "right"),
-                            ("n", "right"), ("what it measures", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table.add_column("metric", no_wrap=True)
+    for column in ("value", "95% CI", "n"):
+        table.add_column(column, justify="right", no_wrap=True)
+    if described:
+        table.add_column("what it measures", no_wrap=True, overflow="ellipsis")
     for summary in report.summary:
-        table.add_row(summary.name, *_cell(summary), DESCRIPTIONS.get(summary.name, ""))
+        description = (DESCRIPTIONS.get(summary.name, ""),) if described else ()
+        table.add_row(summary.name, *_cell(summary), *description)
     console.print(table)
 
 

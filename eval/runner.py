@@ -74,6 +74,8 @@ def assistant_chain(services: Services, **options: Any) -> Callable[..., Answer]
 
     assistant = Assistant(services)
     assistant.chat_model(options.get("generator"))  # an unknown generator fails up front
+    # Latency is per answer with the models loaded, as a running UI or API serves it.
+    services.index.embedder.embed_query("warm-up")
     ask = AskOptions(**options)
     return lambda question, history: assistant.answer(question, history, ask)
 
