@@ -1,1 +1,1 @@
-"""The faithfulness eval suite (see the eval issue). Nothing here yet."""
+"""The faithfulness eval suite: `newsrag eval` and `eval.runner.evaluate` (see README)."""
