@@ -15,10 +15,8 @@ import json
 import os
 import re
 import statistics
-import string
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -46,26 +44,6 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def normalize(text: str) -> str:
-    """SQuAD-style: lower case, no punctuation (curly quotes too), no articles, single spaces."""
-    text = text.lower().translate(str.maketrans("", "", string.punctuation + "“”‘’"))
-    return " ".join(w for w in text.split() if w not in {"a", "an", "the"})
-
-
-def token_f1(prediction: str, gold: str) -> float:
-    predicted, wanted = normalize(prediction).split(), normalize(gold).split()
-    common = sum((Counter(predicted) & Counter(wanted)).values())
-    if not common:
-        return 0.0
-    precision, recall = common / len(predicted), common / len(wanted)
-    return 2 * precision * recall / (precision + recall)
-
-
-def contains_answer(text: str, golds: list[str]) -> bool:
-    plain = f" {normalize(text)} "
-    return any(f" {normalize(g)} " in plain for g in golds if normalize(g))
-
-
 def open_assistant(data_dir: Path) -> Any:
     from newsrag.settings import load_settings
     from rag.answering import Assistant
@@ -84,6 +62,8 @@ def open_assistant(data_dir: Path) -> Any:
 
 
 def run_question(assistant: Any, question: dict[str, Any], generator: str) -> dict[str, Any]:
+    from eval.metrics import contains_reference as contains_answer
+    from eval.metrics import token_f1
     from rag.answering import AskOptions
 
     started = time.perf_counter()

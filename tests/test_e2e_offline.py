@@ -119,3 +119,18 @@ def test_ui_server_answers_with_only_loopback(tmp_path: Path) -> None:
     refused, n_citations, first = result.stdout.strip().splitlines()[-1].split(" ", 2)
     assert refused == "False" and int(n_citations) >= 1
     assert first in (SAMPLE / "trump-putin-ceasefire-talks.txt").read_text(encoding="utf-8")
+
+
+def test_eval_with_html_report_offline(tmp_path: Path) -> None:
+    """The eval issue's done-when, in a namespace without network: the sample set's first five
+    cases answered, judged and gated, and the HTML report written."""
+    data, html = tmp_path / "data", tmp_path / "report.html"
+    assert run_cli("ingest", str(SAMPLE), data_dir=data, fake=False,
+                   prefix=NO_NETWORK).returncode == 0
+    sample = REPO / "eval" / "datasets" / "sample.jsonl"
+    done = run_cli("eval", str(sample), "--limit", "5", "--html", str(html), "--fail-under",
+                   "faithfulness=0.9,hit_at_5=0.9", data_dir=data, fake=False,
+                   prefix=NO_NETWORK)
+    assert done.returncode == 0, done.stderr
+    assert "judge heuristic" in done.stdout and "faithfulness" in done.stdout
+    assert html.read_text(encoding="utf-8").count('class="chart"') >= 10
