@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,17 +51,21 @@ ARTICLES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Services:
-    folder = tmp_path_factory.mktemp("chain")
+def ingest_articles(folder: Path, **env: str) -> Services:
+    """ARTICLES ingested into a data dir under `folder`, with the fake embedder."""
     feed = folder / "news.jsonl"
     feed.write_text("\n".join(json.dumps(a) for a in ARTICLES), encoding="utf-8")
     settings = load_settings(REPO / "config.toml", env={
         "NEWSRAG_DATA_DIR": str(folder / "data"),
-        "NEWSRAG_EMBEDDING__BACKEND": "tests.fakes:FakeEmbedder"})
+        "NEWSRAG_EMBEDDING__BACKEND": "tests.fakes:FakeEmbedder", **env})
     index = open_index(settings)
     assert sorted(ingest([str(feed)], settings, index).added) == sorted(a["id"] for a in ARTICLES)
     return build_services(settings, index)
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Services:
+    return ingest_articles(tmp_path_factory.mktemp("chain"))
 
 
 def test_documents_round_trip_to_the_same_hits(services: Services) -> None:

@@ -55,13 +55,17 @@ class FlakyChat:
         yield from ()
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample corpus ingested once, with the real embedder."""
-    data_dir = tmp_path_factory.mktemp("answer") / "data"
+def ingest_sample(folder: Path) -> Path:
+    """The sample corpus ingested into a data dir under `folder`, with the real embedder."""
+    data_dir = folder / "data"
     done = run_cli("ingest", str(SAMPLE), data_dir=data_dir, fake=False)
     assert done.returncode == 0, done.stderr
     return data_dir
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ingest_sample(tmp_path_factory.mktemp("answer"))
 
 
 def newsrag(*args: str, data: Path, stdin: str | None = None, **env: str

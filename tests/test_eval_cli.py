@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.clirunner import run_cli
-from tests.conftest import REPO, SAMPLE, SHARED_DATA
+from tests.conftest import REPO, SHARED_DATA
+from tests.test_cli_answer import ingest_sample
 
 pytestmark = pytest.mark.slow
 SAMPLE_SET = REPO / "eval" / "datasets" / "sample.jsonl"
@@ -17,10 +18,7 @@ SAMPLE_SET = REPO / "eval" / "datasets" / "sample.jsonl"
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("eval") / "data"
-    done = run_cli("ingest", str(SAMPLE), data_dir=data_dir, fake=False)
-    assert done.returncode == 0, done.stderr
-    return data_dir
+    return ingest_sample(tmp_path_factory.mktemp("eval"))
 
 
 @pytest.fixture(scope="module")

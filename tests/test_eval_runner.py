@@ -13,15 +13,11 @@ import pytest
 from eval.dataset import Dataset
 from eval.models import EvalCase
 from eval.runner import evaluate
-from ingest.index import open_index
-from ingest.pipeline import ingest
 from newsrag.errors import EvalError
-from newsrag.settings import load_settings
 from rag.answering import Assistant
 from rag.chain import build_chain
-from rag.services import Services, build_services
-from tests.conftest import REPO
-from tests.test_chain import ARTICLES
+from rag.services import Services
+from tests.test_chain import ingest_articles
 from tests.test_eval_metrics import WordJudge
 
 DATASET = Dataset("mini", (
@@ -36,16 +32,7 @@ DATASET = Dataset("mini", (
 
 @pytest.fixture(scope="module")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Services:
-    folder = tmp_path_factory.mktemp("runner")
-    feed = folder / "news.jsonl"
-    feed.write_text("\n".join(json.dumps(a) for a in ARTICLES), encoding="utf-8")
-    settings = load_settings(REPO / "config.toml", env={
-        "NEWSRAG_DATA_DIR": str(folder / "data"),
-        "NEWSRAG_EMBEDDING__BACKEND": "tests.fakes:FakeEmbedder",
-        "NEWSRAG_EVAL__BOOTSTRAP_SAMPLES": "200"})
-    index = open_index(settings)
-    ingest([str(feed)], settings, index)
-    return build_services(settings, index)
+    return ingest_articles(tmp_path_factory.mktemp("runner"), NEWSRAG_EVAL__BOOTSTRAP_SAMPLES="200")
 
 
 def test_default_chain_and_report(services: Services) -> None:
