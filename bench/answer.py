@@ -61,13 +61,15 @@ def open_assistant(data_dir: Path) -> Any:
     return Assistant(services)
 
 
-def run_question(assistant: Any, question: dict[str, Any], generator: str) -> dict[str, Any]:
+def run_question(assistant: Any, question: dict[str, Any], generator: str,
+                 reference: Any = None) -> dict[str, Any]:
     from eval.metrics import contains_reference as contains_answer
     from eval.metrics import token_f1
     from rag.answering import AskOptions
 
     started = time.perf_counter()
-    result = assistant.answer(question["question"], options=AskOptions(generator=generator))
+    result = assistant.answer(question["question"],
+                              options=AskOptions(generator=generator, reference=reference))
     seconds = time.perf_counter() - started
     text = _MARKERS.sub("", result.answer)
     golds = question["answer_text"]

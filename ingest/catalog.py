@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ingest.clean import date_ordinal
 from ingest.models import Article, Sentence
@@ -105,6 +106,14 @@ class Catalog:
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def generation(self) -> int:
+        """A counter every add, replace and delete of an article bumps."""
+        return int(self.get_meta("generation") or 0)
+
+    def _bump_generation(self, db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) DO UPDATE "
+                   "SET value = CAST(value AS INTEGER) + 1")
+
     def live_hashes(self) -> dict[str, tuple[str, str]]:
         """article id -> (content hash, live version), read in one query."""
         rows = self.db.execute("SELECT id, content_hash, version FROM articles")
@@ -148,6 +157,7 @@ class Catalog:
                 "INSERT OR REPLACE INTO chunk_sets VALUES (?, ?, ?, 'garbage')",
                 [(s.version, s.article_id, s.n_chunks) for s in replaced],
             )
+            self._bump_generation(db)
         return replaced
 
     def remove_articles(self, article_ids: Iterable[str]) -> list[ChunkSet]:
@@ -163,6 +173,8 @@ class Catalog:
                     db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
                     db.execute("INSERT OR REPLACE INTO chunk_sets VALUES (?, ?, ?, 'garbage')",
                                (row[0], article_id, row[1]))
+            if removed:
+                self._bump_generation(db)
         return removed
 
     def leftover_chunk_sets(self) -> list[ChunkSet]:
@@ -181,6 +193,13 @@ class Catalog:
     def list_articles(self) -> list[ArticleRecord]:
         rows = self.db.execute("SELECT * FROM articles ORDER BY published DESC, title")
         return [_record(row) for row in rows]
+
+    def lexical_rows(self) -> list[dict[str, Any]]:
+        """What the BM25 index needs of every article, in one query."""
+        rows = self.db.execute(
+            "SELECT id, title, text, source, published_day, version FROM articles ORDER BY id")
+        keys = ("id", "title", "text", "source", "day", "version")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def all_locations(self) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}

@@ -16,6 +16,7 @@ from pathlib import Path
 from ingest.catalog import Catalog, ChunkSet
 from ingest.clean import date_ordinal
 from ingest.embed import Embedder, make_embedder
+from ingest.lexical import LexicalIndex
 from ingest.models import Article, Chunk, Sentence
 from ingest.store import Filters, Match, VectorStore, chunk_metadata, make_store
 from newsrag.errors import StoreBusyError, StoreError
@@ -45,15 +46,18 @@ class Index:
         self.embedder = embedder
         self.store = store
         self.catalog = Catalog(data_dir / "catalog.sqlite3")
+        self.lexical = LexicalIndex(data_dir, self.catalog, store)
         self.lock_timeout_s = lock_timeout_s
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """Hold the write lock, undo any interrupted write, and check the embedder matches."""
+        """Hold the write lock, undo any interrupted write, and check the embedder matches;
+        the BM25 index is brought up to date before the lock is released."""
         with write_lock(self.data_dir, self.lock_timeout_s):
             self._check_embedder()
             self.recover()
             yield
+            self.lexical.refresh()
 
     def _check_embedder(self) -> None:
         built_with = self.catalog.get_meta("embedder")
@@ -112,6 +116,14 @@ class Index:
             if len(kept) >= k or len(matches) < fetch:
                 return kept[:k]
             fetch *= 2
+
+
+    def fetch(self, chunk_ids: Sequence[str]) -> list[Match]:
+        """Live chunks by id, with embeddings (similarity left 0 for the caller to fill)."""
+        found = self.store.fetch(chunk_ids)
+        live = self.catalog.live_versions(chunk.article_id for chunk, _ in found)
+        return [Match(chunk, 0.0, vector) for chunk, vector in found
+                if live.get(chunk.article_id) == chunk.version]
 
 
 def _metadata(prepared: PreparedArticle, chunk: Chunk) -> dict[str, object]:

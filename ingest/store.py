@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -54,6 +54,14 @@ class VectorStore(Protocol):
               with_embeddings: bool = False) -> list[Match]: ...
 
     def count(self) -> int: ...
+
+    def fetch(self, ids: Sequence[str]) -> list[tuple[StoredChunk, tuple[float, ...]]]:
+        """The chunks with these ids that exist, with their embeddings."""
+        ...
+
+    def scan(self) -> Iterator[StoredChunk]:
+        """Every stored chunk, live or not, in no particular order."""
+        ...
 
 
 StoreFactory = Callable[[StoreSettings, Path], VectorStore]
@@ -134,6 +142,22 @@ class ChromaStore:
 
     def count(self) -> int:
         return int(self.collection.count())
+
+    def fetch(self, ids: Sequence[str]) -> list[tuple[StoredChunk, tuple[float, ...]]]:
+        if not ids:
+            return []
+        got = self.collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        rows = zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True)
+        return [(_stored_chunk(i, doc, meta), tuple(float(x) for x in vector))
+                for i, doc, meta, vector in rows]
+
+    def scan(self) -> Iterator[StoredChunk]:
+        step = self.settings.add_batch_size
+        for offset in range(0, self.count(), step):
+            page = self.collection.get(limit=step, offset=offset,
+                                       include=["documents", "metadatas"])
+            for row in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
+                yield _stored_chunk(*row)
 
 
 def chunk_metadata(article_id: str, version: str, index: int, start: int, end: int,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ingest.store import Filters
@@ -43,6 +44,9 @@ class AskOptions:
     filters: Filters | None = None
     generator: str | None = None
     mmr: bool | None = None
+    # When the question is asked: relative dates resolve against it (retrieval.resolve_dates)
+    # and nothing published after it is retrieved. None: today, with no upper date limit.
+    reference: date | None = None
 
 
 @dataclass
@@ -105,7 +109,8 @@ class Assistant:
         run = _Run(question)
         standalone = self.standalone_question(question, history, options.generator)
         run.time("rewrite_s")
-        hits = retrieve(standalone, self.services, options.k, options.filters, options.mmr)
+        hits = retrieve(standalone, self.services, options.k, options.filters, options.mmr,
+                        options.reference)
         yield from self.respond(question, standalone, hits, options, run)
 
     def standalone_question(self, question: str, history: Iterable[Any] | None,

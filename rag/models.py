@@ -20,7 +20,12 @@ class HitSentence(Frozen):
 
 
 class Hit(Frozen):
-    """A retrieved chunk with its article's metadata and its rank score."""
+    """A retrieved chunk with its article's metadata, its fused score and how it ranked.
+
+    `score` is the fused retrieval score (rag/fusion.py); `similarity` the cosine similarity
+    of the chunk to the question; the ranks are 1-based places in the dense, chunk BM25 and
+    article BM25 rankings (None: not among that ranking's candidates).
+    """
 
     article_id: str
     title: str
@@ -33,6 +38,10 @@ class Hit(Frozen):
     char_start: int
     char_end: int
     sentences: tuple[HitSentence, ...]
+    similarity: float | None = None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+    article_rank: int | None = None
 
 
 class Citation(Frozen):

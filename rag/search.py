@@ -1,4 +1,9 @@
-"""Dense retrieval of chunks, converted to Hits at this edge.
+"""Hybrid retrieval: BM25 and dense candidates fused, diversified, converted to Hits here.
+
+`gather` collects candidates (the nearest chunks by embedding, the best chunks and whole
+articles by BM25) under the filters and any resolved question date; `rank` fuses them
+(rag/fusion.py) and picks a context of k chunks with at most `max_chunks_per_article` per
+article, republished copies of one story waiting behind other stories. `retrieve` does both.
 
     >>> hits = retrieve("What will Trump and Putin discuss?", services, k=3)  # doctest: +SKIP
     >>> hits[0].title                                                       # doctest: +SKIP
@@ -8,11 +13,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
 
 from ingest.store import Filters, Match
+from newsrag.settings import RetrievalSettings
+from rag.dates import DateWindow, resolve_dates
+from rag.fusion import FusionWeights, Ranks, cosine_duplicates, diversify, freshness, fused_score
 from rag.models import Hit, HitSentence
 from rag.services import Services
 
@@ -28,18 +37,177 @@ def make_filters(sources: tuple[str, ...] = (), since: date | None = None,
     )
 
 
+@dataclass
+class Candidate:
+    """A chunk some ranking put forward; `match` is filled in only for chunks that may be used."""
+
+    chunk_id: str
+    article_id: str
+    day: int | None
+    ranks: Ranks = field(default_factory=Ranks)
+    match: Match | None = None
+    score: float = 0.0
+
+
+@dataclass
+class Candidates:
+    question: str
+    vector: np.ndarray
+    items: dict[str, Candidate] = field(default_factory=dict)
+    reference: date = field(default_factory=date.today)
+    window: DateWindow | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]  # the context: k chunks, best first
+    articles: list[str]  # every candidate article by its best chunk's fused score
+    window: DateWindow | None  # the question's resolved relative date, if any
+
+
 def retrieve(question: str, services: Services, k: int | None = None,
-             filters: Filters | None = None, mmr: bool | None = None) -> list[Hit]:
-    """The k chunks most similar to the question (diversified by MMR if asked), best first."""
+             filters: Filters | None = None, mmr: bool | None = None,
+             reference: date | None = None) -> list[Hit]:
+    """The k chunks that best answer the question, best first."""
+    return search(question, services, k, filters, mmr, reference).hits
+
+
+def search(question: str, services: Services, k: int | None = None,
+           filters: Filters | None = None, mmr: bool | None = None,
+           reference: date | None = None) -> SearchResult:
+    """Hits plus the ranked articles and the resolved date window (for --explain and benches).
+
+    `reference` is when the question was asked: relative dates resolve against it (with
+    `retrieval.resolve_dates`) and nothing published after it is retrieved.
+    """
+    if services.index.catalog.is_empty():  # spares loading the model for an empty store
+        return SearchResult([], [], None)
+    candidates = gather(question, services, filters, reference)
+    return rank(candidates, services, k, mmr)
+
+
+def gather(question: str, services: Services, filters: Filters | None = None,
+           reference: date | None = None) -> Candidates:
+    """Candidates from every enabled ranking, with their ranks."""
     index, settings = services.index, services.settings.retrieval
-    if index.catalog.is_empty():  # spares loading the model for an empty store
-        return []
+    found = Candidates(question, np.asarray(index.embedder.embed_query(question), dtype=float),
+                       reference=reference or date.today())
+    found.window = resolve_dates(question, found.reference) if settings.resolve_dates else None
+    filters = _narrow(filters, found, settings, explicit_reference=reference is not None)
+    if settings.mode != "bm25":
+        for rank, match in enumerate(index.query(found.vector.tolist(), settings.candidates,
+                                                 filters, with_embeddings=True), start=1):
+            day = match.chunk.metadata.get("published_day")
+            found.items[match.chunk.id] = Candidate(match.chunk.id, match.chunk.article_id,
+                                                    day, Ranks(dense=rank), match)
+    if settings.mode != "dense":
+        _add_lexical(found, services, filters)
+    return found
+
+
+def _narrow(filters: Filters | None, found: Candidates, settings: RetrievalSettings,
+            explicit_reference: bool) -> Filters | None:
+    """Add the resolved date window, and (for a dated question) nothing after its date."""
+    since, until = None, found.reference if explicit_reference else None
+    if found.window:
+        wide = found.window.widened(settings.date_slack_days, found.reference)
+        since, until = wide.since, wide.until
+    if since is None and until is None:
+        return filters
+    base = filters or Filters()
+    since_day = max(filter(None, [base.since_day, since.toordinal() if since else None]),
+                    default=None)
+    until_day = min(filter(None, [base.until_day, until.toordinal() if until else None]),
+                    default=None)
+    return replace(base, since_day=since_day, until_day=until_day)
+
+
+def _add_lexical(found: Candidates, services: Services, filters: Filters | None) -> None:
+    lexical = services.index.lexical.search(found.question, services.settings.retrieval.candidates,
+                                            filters)
+    for rank, (chunk_id, article_id, _) in enumerate(lexical.chunks, start=1):
+        item = found.items.setdefault(
+            chunk_id, Candidate(chunk_id, article_id, lexical.days.get(article_id)))
+        item.ranks = replace(item.ranks, bm25=rank)
+    article_rank = {a: r for r, (a, _, _) in enumerate(lexical.articles, start=1)}
+    for article_id, _, best_chunk in lexical.articles:
+        found.items.setdefault(
+            best_chunk, Candidate(best_chunk, article_id, lexical.days.get(article_id)))
+    for item in found.items.values():
+        if item.article_id in article_rank:
+            item.ranks = replace(item.ranks, article=article_rank[item.article_id])
+
+
+def weights_of(settings: RetrievalSettings) -> FusionWeights:
+    return FusionWeights(settings.dense_weight, settings.bm25_weight, settings.article_weight,
+                         settings.recency_weight)
+
+
+def rank(found: Candidates, services: Services, k: int | None = None,
+         mmr: bool | None = None) -> SearchResult:
+    """Fuse, then choose the context: diversified, or by MMR if asked."""
+    settings = services.settings.retrieval
     k = k or settings.k
-    vector = index.embedder.embed_query(question)
-    if not (settings.mmr if mmr is None else mmr):
-        return [to_hit(match) for match in index.query(vector, k, filters)]
-    candidates = index.query(vector, max(k, settings.fetch_k), filters, with_embeddings=True)
-    return [to_hit(match) for match in select_mmr(candidates, k, settings.mmr_lambda)]
+    ordered = fuse(found, settings)
+    pool = _with_matches(ordered[:max(3 * k, settings.fetch_k, 30)], found, services)
+    if settings.mmr if mmr is None else mmr:
+        chosen = _select_mmr(pool, k, settings.mmr_lambda)
+    else:
+        vectors = {c.chunk_id: v for c in pool if (v := _unit(c.match)) is not None}
+        duplicates = cosine_duplicates(vectors, settings.duplicate_similarity)
+        chosen = diversify(pool, k, lambda c: c.article_id, settings.max_chunks_per_article,
+                           lambda a, b: duplicates(a.chunk_id, b.chunk_id))
+    return SearchResult([to_hit(c) for c in chosen], article_order(ordered), found.window)
+
+
+def fuse(found: Candidates, settings: RetrievalSettings) -> list[Candidate]:
+    """Every candidate scored (`score` set), best first."""
+    weights, ref_day = weights_of(settings), found.reference.toordinal()
+    for item in found.items.values():
+        fresh = freshness(item.day, ref_day, settings.recency_half_life_days)
+        item.score = fused_score(item.ranks, weights, settings.rrf_k, fresh)
+    return sorted(found.items.values(), key=lambda c: (-c.score, c.chunk_id))
+
+
+def article_order(ordered: Sequence[Candidate]) -> list[str]:
+    """Article ids by their best chunk's place in `ordered`."""
+    seen: dict[str, None] = {}
+    for item in ordered:
+        seen.setdefault(item.article_id, None)
+    return list(seen)
+
+
+def _with_matches(items: Sequence[Candidate], found: Candidates,
+                  services: Services) -> list[Candidate]:
+    """The items with their chunk text and vector, fetching those only BM25 proposed."""
+    missing = [c.chunk_id for c in items if c.match is None]
+    fetched = {m.chunk.id: m for m in services.index.fetch(missing)}
+    kept = []
+    for item in items:
+        if item.match is None and item.chunk_id in fetched:
+            match = fetched[item.chunk_id]
+            vector = np.asarray(match.embedding, dtype=float)
+            item.match = replace(match, similarity=float(vector @ found.vector))
+        if item.match is not None:
+            kept.append(item)
+    return kept
+
+
+def _unit(match: Match | None) -> np.ndarray | None:
+    if match is None or match.embedding is None:
+        return None
+    vector = np.asarray(match.embedding, dtype=float)
+    return vector / (np.linalg.norm(vector) + 1e-12)
+
+
+def _select_mmr(pool: Sequence[Candidate], k: int, trade_off: float) -> list[Candidate]:
+    """Maximal marginal relevance over the fused scores (scaled to 0..1)."""
+    if not pool:
+        return []
+    top = max(c.score for c in pool) or 1.0
+    matches = [replace(c.match, similarity=c.score / top) for c in pool if c.match]
+    picked = {id(m): c for m, c in zip(matches, pool, strict=True)}
+    return [picked[id(m)] for m in select_mmr(matches, k, trade_off)]
 
 
 def select_mmr(candidates: Sequence[Match], k: int, trade_off: float) -> list[Match]:
@@ -64,8 +232,9 @@ def select_mmr(candidates: Sequence[Match], k: int, trade_off: float) -> list[Ma
     return [candidates[i] for i in chosen]
 
 
-def to_hit(match: Match) -> Hit:
-    chunk, meta = match.chunk, match.chunk.metadata
+def to_hit(item: Candidate) -> Hit:
+    assert item.match is not None
+    chunk, meta = item.match.chunk, item.match.chunk.metadata
     sentences = tuple(
         HitSentence(start=start, end=end, text=chunk.text[start - chunk.start:end - chunk.start])
         for start, end in chunk.sentence_spans
@@ -73,6 +242,8 @@ def to_hit(match: Match) -> Hit:
     return Hit(
         article_id=chunk.article_id, title=str(meta.get("title", "")),
         source=str(meta.get("source", "")), url=str(meta.get("url", "")),
-        published=meta.get("published"), chunk_index=chunk.index, score=round(match.similarity, 4),
+        published=meta.get("published"), chunk_index=chunk.index, score=round(item.score, 6),
         text=chunk.text, char_start=chunk.start, char_end=chunk.end, sentences=sentences,
+        similarity=round(item.match.similarity, 4), dense_rank=item.ranks.dense,
+        bm25_rank=item.ranks.bm25, article_rank=item.ranks.article,
     )
