@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,9 +37,15 @@ def _ask(chain: Any, case: EvalCase) -> SystemAnswer:
     """One case through an Assistant, a LangChain runnable or a plain callable."""
     history = [pair for turn in case.chat_history for pair in
                (("human", turn[0]), ("ai", turn[1]))]
+    asked = date.fromisoformat(case.question_date[:10]) if case.question_date else None
     started = time.perf_counter()
     if hasattr(chain, "answer"):  # rag.answering.Assistant
-        result = chain.answer(case.question, list(case.chat_history))
+        from rag.answering import AskOptions
+
+        result = chain.answer(case.question, list(case.chat_history),
+                              AskOptions(reference=asked))
+    elif isinstance(chain, AssistantCall):
+        result = chain(case.question, list(case.chat_history), reference=asked)
     elif hasattr(chain, "invoke"):  # rag.chain.build_chain or another Runnable
         result = chain.invoke({"question": case.question, "chat_history": history})
     else:
@@ -68,16 +75,29 @@ def answer_cases(dataset: Dataset, chain: Any, precomputed: Mapping[str, SystemA
     return answers
 
 
-def assistant_chain(services: Services, **options: Any) -> Callable[..., Answer]:
-    """The configured Assistant as a callable(question, history); options as AskOptions."""
+class AssistantCall:
+    """The Assistant as a callable(question, history, reference=None) with fixed options."""
+
+    def __init__(self, assistant: Any, options: Any) -> None:
+        self.assistant, self.options = assistant, options
+
+    def __call__(self, question: str, history: Any, reference: date | None = None) -> Answer:
+        from dataclasses import replace
+
+        options = replace(self.options, reference=reference) if reference else self.options
+        return self.assistant.answer(question, history, options)
+
+
+def assistant_chain(services: Services, **options: Any) -> AssistantCall:
+    """The configured Assistant as a callable; options as AskOptions. A case's question_date
+    is passed on as the reference date (relative dates, nothing published later)."""
     from rag.answering import AskOptions, Assistant
 
     assistant = Assistant(services)
     assistant.chat_model(options.get("generator"))  # an unknown generator fails up front
     # Latency is per answer with the models loaded, as a running UI or API serves it.
     services.index.embedder.embed_query("warm-up")
-    ask = AskOptions(**options)
-    return lambda question, history: assistant.answer(question, history, ask)
+    return AssistantCall(assistant, AskOptions(**options))
 
 
 def _system_name(answers: list[SystemAnswer], chain: Any) -> str:

@@ -166,6 +166,9 @@ def stats(app: _Context, as_json: bool) -> None:
 
 
 def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]),
+                        help="When the question is asked: nothing published later is used, and "
+                             "with retrieval.resolve_dates 'this week' etc. count from it.")(func)
     func = click.option("--until", type=click.DateTime(["%Y-%m-%d"]),
                         help="Only articles published on or before this date.")(func)
     func = click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
@@ -186,25 +189,41 @@ def _filters(sources: tuple[str, ...], since: Any, until: Any) -> Any:
 @cli.command()
 @click.argument("query")
 @_filter_options
+@click.option("--explain", is_flag=True,
+              help="Show each hit's dense, BM25 and article-BM25 ranks and fused score.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
 def search(app: _Context, query: str, k: int | None, sources: tuple[str, ...], since: Any,
-           until: Any, as_json: bool) -> None:
+           until: Any, as_of: Any, explain: bool, as_json: bool) -> None:
     """Ranked chunks for a query, with their article and sentences."""
-    from rag.search import retrieve
+    from rag.search import search as run_search
 
-    hits = retrieve(query, app.services, k or 10, _filters(sources, since, until))
+    result = run_search(query, app.services, k or 10, _filters(sources, since, until),
+                        reference=as_of.date() if as_of else None)
     if as_json:
-        click.echo(json.dumps([h.model_dump() for h in hits], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([h.model_dump() for h in result.hits], indent=2,
+                              ensure_ascii=False))
         return
-    if not hits:
+    if not result.hits:
         click.echo("no results (is anything ingested? see `newsrag stats`)")
-    for rank, hit in enumerate(hits, start=1):
-        click.echo(f"{rank}. [{hit.score:.3f}] {safe(hit.title)} — {hit.published or 'undated'}"
+    if result.window and explain:
+        click.echo(f'"{result.window.phrase}" → published {result.window.since} .. '
+                   f"{result.window.until}")
+    for rank, hit in enumerate(result.hits, start=1):
+        click.echo(f"{rank}. [{hit.score:.4f}] {safe(hit.title)} — {hit.published or 'undated'}"
                    f" · {safe(hit.source) or '-'}\n   {safe(hit.url) or '(no url)'}  "
                    f"id {safe(hit.article_id)} chunk {hit.chunk_index}")
+        if explain:
+            click.echo(f"   ranks: dense {_place(hit.dense_rank)} · BM25 {_place(hit.bm25_rank)}"
+                       f" · article BM25 {_place(hit.article_rank)} · cosine "
+                       f"{hit.similarity if hit.similarity is not None else '-'} · fused "
+                       f"{hit.score:.4f}")
         for sentence in hit.sentences:
             click.echo(f"   · {safe(sentence.text)}")
+
+
+def _place(rank: int | None) -> str:
+    return "-" if rank is None else f"#{rank}"
 
 
 def _answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -217,7 +236,7 @@ def _answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _assistant(app: _Context, generator: str | None, mmr: bool | None, k: int | None,
-               sources: tuple[str, ...], since: Any, until: Any
+               sources: tuple[str, ...], since: Any, until: Any, as_of: Any
                ) -> tuple[Assistant, AskOptions]:
     """The Assistant and the per-question options given on the command line."""
     from rag.answering import AskOptions, Assistant
@@ -225,7 +244,8 @@ def _assistant(app: _Context, generator: str | None, mmr: bool | None, k: int | 
     assistant = Assistant(app.services)
     assistant.chat_model(generator)  # an unknown --generator fails now, before any model loads
     return assistant, AskOptions(k=k, filters=_filters(sources, since, until),
-                                 generator=generator, mmr=mmr)
+                                 generator=generator, mmr=mmr,
+                                 reference=as_of.date() if as_of else None)
 
 
 @cli.command()

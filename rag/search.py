@@ -62,7 +62,7 @@ class Candidates:
 class SearchResult:
     hits: list[Hit]  # the context: k chunks, best first
     articles: list[str]  # every candidate article by its best chunk's fused score
-    window: DateWindow | None  # the question's resolved relative date, if any
+    window: DateWindow | None  # the question's relative date as applied (with the slack)
 
 
 def retrieve(question: str, services: Services, k: int | None = None,
@@ -92,8 +92,9 @@ def gather(question: str, services: Services, filters: Filters | None = None,
     index, settings = services.index, services.settings.retrieval
     found = Candidates(question, np.asarray(index.embedder.embed_query(question), dtype=float),
                        reference=reference or date.today())
-    found.window = resolve_dates(question, found.reference) if settings.resolve_dates else None
-    filters = _narrow(filters, found, settings, explicit_reference=reference is not None)
+    window = resolve_dates(question, found.reference) if settings.resolve_dates else None
+    found.window = window.widened(settings.date_slack_days, found.reference) if window else None
+    filters = _narrow(filters, found, explicit_reference=reference is not None)
     if settings.mode != "bm25":
         for rank, match in enumerate(index.query(found.vector.tolist(), settings.candidates,
                                                  filters, with_embeddings=True), start=1):
@@ -105,13 +106,12 @@ def gather(question: str, services: Services, filters: Filters | None = None,
     return found
 
 
-def _narrow(filters: Filters | None, found: Candidates, settings: RetrievalSettings,
-            explicit_reference: bool) -> Filters | None:
+def _narrow(filters: Filters | None, found: Candidates, explicit_reference: bool
+            ) -> Filters | None:
     """Add the resolved date window, and (for a dated question) nothing after its date."""
     since, until = None, found.reference if explicit_reference else None
     if found.window:
-        wide = found.window.widened(settings.date_slack_days, found.reference)
-        since, until = wide.since, wide.until
+        since, until = found.window.since, found.window.until
     if since is None and until is None:
         return filters
     base = filters or Filters()

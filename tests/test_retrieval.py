@@ -198,3 +198,25 @@ def test_questions_without_relative_dates_get_no_window() -> None:
     assert window is not None
     wide = window.widened(2, date(2022, 6, 16))
     assert (wide.since, wide.until) == (date(2022, 6, 8), date(2022, 6, 16))
+
+
+def test_search_explain_on_the_command_line(tmp_path: Path) -> None:
+    from tests.clirunner import run_cli
+
+    feed = write_feed(tmp_path, ARTICLES)
+    data = tmp_path / "data"
+    assert run_cli("ingest", "-q", str(feed), data_dir=data).returncode == 0
+    explained = run_cli("search", "--explain", "harbour bridge repairs", "--k", "2",
+                        data_dir=data)
+    assert explained.returncode == 0, explained.stderr
+    first = explained.stdout.split("\n2. ")[0]
+    assert first.startswith("1. [") and "Harbour bridge reopens" in first
+    assert "ranks: dense #" in first and "BM25 #1 · article BM25 #1" in first
+    assert "fused 0.0" in first
+    dated = run_cli("search", "--explain", "--as-of", "2025-03-21", "reopened this week",
+                    data_dir=data, env={"NEWSRAG_RETRIEVAL__RESOLVE_DATES": "true"})
+    assert dated.returncode == 0, dated.stderr
+    assert '"this week" → published 2025-03-14 .. 2025-03-21' in dated.stdout
+    assert "Harbour bridge reopens" in dated.stdout and "Council approves" not in dated.stdout
+    bad = run_cli("search", "--as-of", "21/03/2025", "x", data_dir=data)
+    assert bad.returncode == 2 and "--as-of" in bad.stderr
