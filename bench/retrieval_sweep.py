@@ -19,7 +19,7 @@ FUSION_GRID = {"rrf_k": [20.0, 60.0], "dense_weight": [0.5, 1.0, 2.0],
 RECENCY_GRID = {"recency_weight": [0.0, 0.005, 0.01, 0.02],
                 "recency_half_life_days": [3.0, 7.0, 14.0]}
 CONTEXT_GRID = {"max_chunks_per_article": [1, 2, 3, 5, 10],
-                "duplicate_similarity": [0.9, 0.95, 1.01]}
+                "duplicate_similarity": [0.85, 0.9, 0.95, 1.01]}
 
 
 def _with(services: Any, **update: Any) -> Any:

@@ -71,6 +71,20 @@ def test_chain_kinds_give_the_same_answers(services: Services) -> None:
     assert follow.metrics["contains_reference"] == 1.0 and follow.metrics["hit_at_5"] == 1.0
 
 
+def test_a_question_date_is_when_the_question_was_asked(services: Services) -> None:
+    # The bridge story (2025-03-20) did not exist yet on 2025-03-05: only the budget remains.
+    dated = Dataset("dated", (
+        EvalCase(id="early", question="When did the harbour bridge reopen?",
+                 question_date="2025-03-05"),
+        EvalCase(id="late", question="When did the harbour bridge reopen?",
+                 question_date="2025-03-25"),
+    ))
+    for chain in (None, Assistant(services)):
+        report = evaluate(dated, chain, WordJudge(), services=services)
+        early, late = ({e.article_id for e in c.answer.contexts} for c in report.cases)
+        assert early == {"budget"} and "bridge" in late
+
+
 def test_precomputed_answers_and_errors(services: Services, tmp_path: Path) -> None:
     answers = tmp_path / "answers.jsonl"
     answers.write_text("\n".join(json.dumps(row) for row in [

@@ -118,6 +118,10 @@ def test_bad_dates_and_empty_questions_are_clear_errors(chat: ChatHandlers) -> N
         final_view(chat, "   ")
     filtered = final_view(chat, QUESTION, since="2030-01-01")[-1]
     assert filtered.turns[0].answer.refused  # nothing that new: no sources at all
+    with pytest.raises(ConfigError, match="as of"):
+        final_view(chat, QUESTION, as_of="yesterday")
+    asked_before = final_view(chat, QUESTION, as_of="2001-01-01")[-1]
+    assert asked_before.turns[0].answer.refused  # the article did not exist yet
 
 
 def test_generator_failure_shows_inline_not_a_traceback(make_settings) -> None:  # type: ignore[no-untyped-def]

@@ -78,6 +78,7 @@ def _chat_tab(chat: ChatHandlers, services: Services) -> gr.Dropdown:
                 with gr.Row():
                     since = gr.Textbox(label="Since (YYYY-MM-DD)", placeholder="any date")
                     until = gr.Textbox(label="Until (YYYY-MM-DD)", placeholder="any date")
+                    as_of = gr.Textbox(label="As of (YYYY-MM-DD)", placeholder="today")
                 sources = gr.Dropdown([], multiselect=True, label="Only these sources",
                                       allow_custom_value=True)
                 checks = gr.Checkbox(False, label="Show checks (support of every sentence, "
@@ -87,7 +88,7 @@ def _chat_tab(chat: ChatHandlers, services: Services) -> gr.Dropdown:
                            js_on_load=SOURCE_PANE_JS)
             with gr.Accordion("Retrieved sources", open=True):
                 sources_panel = gr.HTML(render_sources([]), elem_id="nr-sources")
-    form = [generator, k, since, until, sources, checks]
+    form = [generator, k, since, until, sources, checks, as_of]
     ask = guarded_stream(functools.partial(_ask, chat))
     for trigger in (question.submit, send.click):
         trigger(ask, [question, turns, *form], [question, transcript, turns, sources_panel],
@@ -106,9 +107,9 @@ def _chat_tab(chat: ChatHandlers, services: Services) -> gr.Dropdown:
 
 
 def _ask(chat: ChatHandlers, question: str, turns: list[ChatTurn], generator: str, k: float,
-         since: str, until: str, sources: list[str] | None, checks: bool
+         since: str, until: str, sources: list[str] | None, checks: bool, as_of: str
          ) -> Iterator[tuple[Any, ...]]:
-    form = AskForm(generator, int(k), since, until, tuple(sources or ()), checks)
+    form = AskForm(generator, int(k), since, until, tuple(sources or ()), checks, as_of)
     for view in chat.ask(question, turns, form):
         yield "", view.transcript, view.turns, view.sources
 

@@ -46,10 +46,12 @@ class AskForm:
     until: str = ""
     sources: tuple[str, ...] = ()
     show_checks: bool = False
+    as_of: str = ""  # when the question is asked (relative dates, nothing published later)
 
     def options(self) -> AskOptions:
         filters = make_filters(self.sources, _day(self.since, "since"), _day(self.until, "until"))
-        return AskOptions(k=self.k or None, filters=filters, generator=self.generator or None)
+        return AskOptions(k=self.k or None, filters=filters, generator=self.generator or None,
+                          reference=_day(self.as_of, "as of"))
 
 
 def _day(value: str, name: str) -> date | None:

@@ -1,0 +1,74 @@
+"""Hybrid retrieval with the real model, real Chroma and real bm25s on real dev questions.
+
+The questions are not picked by outcome: they are the first QUESTIONS of
+realtimeqa-dev/questions_with_gold_doc.jsonl in file order, and the corpus is every dev
+article retrieved for any of them — each question's gold article plus the web-search results
+RealTime QA collected for it, which are hard distractors on the same stories (40 articles).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.index import open_index
+from ingest.pipeline import ingest
+from newsrag.settings import load_settings
+from rag.search import search
+from rag.services import Services, build_services
+from tests.conftest import REPO, SHARED_DATA
+
+QUESTIONS = 5
+DEV = SHARED_DATA / "realtimeqa-dev"
+
+
+def load(name: str) -> list[dict[str, Any]]:
+    with (DEV / name).open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def dev() -> tuple[list[dict[str, Any]], Services]:
+    questions = load("questions_with_gold_doc.jsonl")[:QUESTIONS]
+    wanted = {q["question_id"] for q in questions}
+    articles = [a for a in load("corpus.jsonl") if wanted & set(a["retrieved_for"])]
+    return questions, _index(articles)
+
+
+def _index(articles: list[dict[str, Any]]) -> Services:
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="newsrag-dev-"))
+    feed = folder / "dev.jsonl"
+    feed.write_text("\n".join(json.dumps(a) for a in articles), encoding="utf-8")
+    settings = load_settings(REPO / "config.toml", env={"NEWSRAG_DATA_DIR": str(folder / "data")})
+    index = open_index(settings)
+    report = ingest([str(feed)], settings, index)
+    assert len(report.added) == len(articles) == 40
+    return build_services(settings, index)
+
+
+@pytest.mark.parametrize("position", range(QUESTIONS))
+def test_the_gold_article_is_in_the_top_5(dev: tuple[list[dict[str, Any]], Services],
+                                           position: int) -> None:
+    questions, services = dev
+    question = questions[position]
+    result = search(question["question"], services, k=10)
+    assert set(question["gold_doc_ids"]) & set(result.articles[:5]), question["question"]
+    assert {h.article_id for h in result.hits} & set(question["gold_doc_ids"])
+
+
+def test_the_question_date_keeps_later_articles_out(
+        dev: tuple[list[dict[str, Any]], Services]) -> None:
+    questions, services = dev
+    question = questions[0]
+    asked = datetime.strptime(question["question_date"], "%Y/%m/%d").date()
+    hits = search(question["question"], services, k=10, reference=asked).hits
+    assert hits and all(h.published is None or h.published[:10] <= asked.isoformat()
+                        for h in hits)
+    undated = search(question["question"], services, k=30).hits
+    assert any(h.published and h.published[:10] > asked.isoformat() for h in undated)
