@@ -18,7 +18,7 @@ from ingest.clean import date_ordinal
 from ingest.embed import Embedder, make_embedder
 from ingest.lexical import LexicalIndex
 from ingest.models import Article, Chunk, Sentence
-from ingest.store import Filters, Match, VectorStore, chunk_metadata, make_store
+from ingest.store import Match, VectorStore, chunk_metadata, make_store
 from newsrag.errors import StoreBusyError, StoreError
 from newsrag.settings import Settings
 
@@ -104,19 +104,6 @@ class Index:
         removed = self.catalog.remove_articles(article_ids)
         self._drop(removed)
         return [s.article_id for s in removed]
-
-    def query(self, embedding: Sequence[float], k: int, filters: Filters | None = None,
-              with_embeddings: bool = False) -> list[Match]:
-        """Top-k live chunks; over-fetches so chunks of stale versions never crowd results out."""
-        fetch = k
-        while True:
-            matches = self.store.query(embedding, fetch, filters, with_embeddings)
-            live = self.catalog.live_versions(m.chunk.article_id for m in matches)
-            kept = [m for m in matches if live.get(m.chunk.article_id) == m.chunk.version]
-            if len(kept) >= k or len(matches) < fetch:
-                return kept[:k]
-            fetch *= 2
-
 
     def fetch(self, chunk_ids: Sequence[str]) -> list[Match]:
         """Live chunks by id, with embeddings (similarity left 0 for the caller to fill)."""

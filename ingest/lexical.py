@@ -80,6 +80,13 @@ class _Snapshot:
     first_chunk: np.ndarray  # article row -> its first chunk's position; one extra at the end
     article_day: np.ndarray  # date ordinal, -1 when undated
     article_source: list[str]
+    _row_of: dict[str, int] | None = None
+
+    def row_of(self) -> dict[str, int]:
+        """Chunk id -> position, built on first use."""
+        if self._row_of is None:
+            self._row_of = {chunk_id: i for i, chunk_id in enumerate(self.chunk_ids)}
+        return self._row_of
 
 
 class LexicalIndex:
@@ -111,6 +118,18 @@ class LexicalIndex:
                       for i, s in top_articles],
             days={snap.article_ids[i]: _day(snap, i) for i in rows},
         )
+
+    def describe(self, chunk_ids: list[str], filters: Filters | None = None
+                 ) -> dict[str, tuple[str, int | None]]:
+        """Article id and publication day of each live chunk that passes the filters."""
+        snap = self.current()
+        row_of, allowed = snap.row_of(), _allowed_articles(snap, filters)
+        found = {}
+        for chunk_id in chunk_ids:
+            row = row_of.get(chunk_id)
+            if row is not None and allowed[article := int(snap.chunk_article[row])]:
+                found[chunk_id] = (snap.article_ids[article], _day(snap, article))
+        return found
 
     def current(self) -> _Snapshot:
         """The up-to-date snapshot, loading or rebuilding it if needed."""

@@ -32,7 +32,7 @@ class StoredChunk:
 class Match:
     chunk: StoredChunk
     similarity: float  # cosine similarity, 1 = identical direction
-    embedding: tuple[float, ...] | None = None  # only when asked for (MMR needs it)
+    embedding: tuple[float, ...] | None = None  # unit vector, for duplicates and MMR
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,12 @@ class VectorStore(Protocol):
 
     def delete(self, ids: Sequence[str]) -> None: ...
 
-    def query(self, embedding: Sequence[float], k: int, filters: Filters | None = None,
-              with_embeddings: bool = False) -> list[Match]: ...
-
     def count(self) -> int: ...
+
+    def nearest(self, embedding: Sequence[float], k: int, filters: Filters | None = None
+                ) -> list[tuple[str, float]]:
+        """Ids and cosine similarities of the k nearest chunks, live or not."""
+        ...
 
     def fetch(self, ids: Sequence[str]) -> list[tuple[StoredChunk, tuple[float, ...]]]:
         """The chunks with these ids that exist, with their embeddings."""
@@ -123,25 +125,17 @@ class ChromaStore:
         for start in range(0, len(ids), step):
             self.collection.delete(ids=list(ids[start:start + step]))
 
-    def query(self, embedding: Sequence[float], k: int, filters: Filters | None = None,
-              with_embeddings: bool = False) -> list[Match]:
-        if self.count() == 0:
-            return []
-        include = ["documents", "metadatas", "distances"]
-        result = self.collection.query(
-            query_embeddings=[list(embedding)], n_results=k, where=_where(filters),
-            include=[*include, "embeddings"] if with_embeddings else include,
-        )
-        ids = result["ids"][0]
-        vectors = result["embeddings"][0] if with_embeddings else [None] * len(ids)
-        rows = zip(ids, result["documents"][0], result["metadatas"][0],
-                   result["distances"][0], vectors, strict=True)
-        return [Match(_stored_chunk(i, doc, meta), 1.0 - float(dist),
-                      None if vector is None else tuple(float(x) for x in vector))
-                for i, doc, meta, dist, vector in rows]
-
     def count(self) -> int:
         return int(self.collection.count())
+
+    def nearest(self, embedding: Sequence[float], k: int, filters: Filters | None = None
+                ) -> list[tuple[str, float]]:
+        if self.count() == 0:
+            return []
+        result = self.collection.query(query_embeddings=[list(embedding)], n_results=k,
+                                       where=_where(filters), include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0],
+                                                   strict=True)]
 
     def fetch(self, ids: Sequence[str]) -> list[tuple[StoredChunk, tuple[float, ...]]]:
         if not ids:

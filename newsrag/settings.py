@@ -81,14 +81,14 @@ class RetrievalSettings(Section):
     k: int = Field(10, ge=1, le=200)
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     candidates: int = Field(100, ge=1, le=2000)
-    rrf_k: float = Field(60.0, gt=0)
-    dense_weight: float = Field(1.0, ge=0)
+    rrf_k: float = Field(20.0, gt=0)
+    dense_weight: float = Field(0.5, ge=0)
     bm25_weight: float = Field(1.0, ge=0)
-    article_weight: float = Field(1.0, ge=0)
-    max_chunks_per_article: int = Field(3, ge=1, le=200)
+    article_weight: float = Field(2.0, ge=0)
+    max_chunks_per_article: int = Field(2, ge=1, le=200)
     duplicate_similarity: float = Field(0.95, ge=0, le=1.01)
-    recency_weight: float = Field(0.0, ge=0)
-    recency_half_life_days: float = Field(7.0, gt=0)
+    recency_weight: float = Field(0.05, ge=0)
+    recency_half_life_days: float = Field(14.0, gt=0)
     resolve_dates: bool = False
     date_slack_days: int = Field(1, ge=0, le=60)
     mmr: bool = False

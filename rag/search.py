@@ -96,11 +96,7 @@ def gather(question: str, services: Services, filters: Filters | None = None,
     found.window = window.widened(settings.date_slack_days, found.reference) if window else None
     filters = _narrow(filters, found, explicit_reference=reference is not None)
     if settings.mode != "bm25":
-        for rank, match in enumerate(index.query(found.vector.tolist(), settings.candidates,
-                                                 filters, with_embeddings=True), start=1):
-            day = match.chunk.metadata.get("published_day")
-            found.items[match.chunk.id] = Candidate(match.chunk.id, match.chunk.article_id,
-                                                    day, Ranks(dense=rank), match)
+        _add_dense(found, services, filters)
     if settings.mode != "dense":
         _add_lexical(found, services, filters)
     return found
@@ -120,6 +116,24 @@ def _narrow(filters: Filters | None, found: Candidates, explicit_reference: bool
     until_day = min(filter(None, [base.until_day, until.toordinal() if until else None]),
                     default=None)
     return replace(base, since_day=since_day, until_day=until_day)
+
+
+def _add_dense(found: Candidates, services: Services, filters: Filters | None) -> None:
+    """The nearest live chunks under the filters. Chroma filters slowly, so the nearest
+    chunks are filtered here first; only when too few pass does Chroma filter."""
+    index, wanted = services.index, services.settings.retrieval.candidates
+    vector = found.vector.tolist()
+    nearest = index.store.nearest(vector, wanted)
+    known = index.lexical.describe([i for i, _ in nearest], filters)
+    if filters is not None and len(known) < wanted // 4:
+        nearest = index.store.nearest(vector, wanted, filters)
+        known = index.lexical.describe([i for i, _ in nearest], filters)
+    rank = 0
+    for chunk_id, _ in nearest:
+        if chunk_id in known:  # live (in the current snapshot) and passing the filters
+            rank += 1
+            article_id, day = known[chunk_id]
+            found.items[chunk_id] = Candidate(chunk_id, article_id, day, Ranks(dense=rank))
 
 
 def _add_lexical(found: Candidates, services: Services, filters: Filters | None) -> None:
@@ -179,7 +193,7 @@ def article_order(ordered: Sequence[Candidate]) -> list[str]:
 
 def _with_matches(items: Sequence[Candidate], found: Candidates,
                   services: Services) -> list[Candidate]:
-    """The items with their chunk text and vector, fetching those only BM25 proposed."""
+    """The items with their chunk text and vector (one store read), in the same order."""
     missing = [c.chunk_id for c in items if c.match is None]
     fetched = {m.chunk.id: m for m in services.index.fetch(missing)}
     kept = []

@@ -212,7 +212,7 @@ def test_search_explain_on_the_command_line(tmp_path: Path) -> None:
     first = explained.stdout.split("\n2. ")[0]
     assert first.startswith("1. [") and "Harbour bridge reopens" in first
     assert "ranks: dense #" in first and "BM25 #1 · article BM25 #1" in first
-    assert "fused 0.0" in first
+    assert "fused 0.1667" in first  # 0.5/21 + 1/21 + 2/21 (recency ~0: 2025 vs today)
     dated = run_cli("search", "--explain", "--as-of", "2025-03-21", "reopened this week",
                     data_dir=data, env={"NEWSRAG_RETRIEVAL__RESOLVE_DATES": "true"})
     assert dated.returncode == 0, dated.stderr
