@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bench.retrieval import first_gold_rank, question_date, scores
+from bench.retrieval import _tuned, first_gold_rank, question_date, scores
 
 FUSION_GRID = {"rrf_k": [20.0, 60.0], "dense_weight": [0.5, 1.0, 2.0],
                "bm25_weight": [0.0, 0.5, 1.0], "article_weight": [0.0, 0.5, 1.0, 2.0]}
@@ -20,12 +20,6 @@ RECENCY_GRID = {"recency_weight": [0.0, 0.01, 0.02, 0.03, 0.05, 0.08],
                 "recency_half_life_days": [7.0, 14.0, 30.0]}
 CONTEXT_GRID = {"max_chunks_per_article": [1, 2, 3, 5, 10],
                 "duplicate_similarity": [0.85, 0.9, 0.95, 1.01]}
-
-
-def _with(services: Any, **update: Any) -> Any:
-    retrieval = services.settings.retrieval.model_copy(update=update)
-    return type(services)(services.settings.model_copy(update={"retrieval": retrieval}),
-                          services.index)
 
 
 def _halves(questions: Sequence[dict[str, Any]]) -> list[list[int]]:
@@ -79,7 +73,7 @@ def _context_grid(services: Any, questions: Sequence[dict[str, Any]]) -> list[di
     rows = []
     for values in itertools.product(*CONTEXT_GRID.values()):
         point = dict(zip(CONTEXT_GRID, values, strict=True))
-        tuned = _with(services, **point)
+        tuned = _tuned(services, **point)
         in_context = 0
         for candidates, q in zip(found, questions, strict=True):
             hits = rank(candidates, tuned).hits
@@ -99,7 +93,7 @@ def sweep(services: Any, questions: list[dict[str, Any]]) -> dict[str, Any]:
                           ("+ relative dates resolved, slack 1", {"resolve_dates": True}),
                           ("+ relative dates resolved, slack 3",
                            {"resolve_dates": True, "date_slack_days": 3})):
-        tuned = _with(services, **best, **update)
+        tuned = _tuned(services, **best, **update)
         found = _gather_all(tuned, questions, dated=True)
         rows = _score_grid(found, questions, tuned, RECENCY_GRID)
         _print(f"Recency with the {label} (fusion {best}):", rows, list(RECENCY_GRID))
