@@ -26,6 +26,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
 DATA = REPO.parent / "shared" / "data" / "realtimeqa-dev"
 RESULTS = REPO / "bench" / "results" / "answer.json"
+CORPUS_ARTICLES = 2030
 _MARKERS = re.compile(r"\s*\[\d+\]")
 JUDGE: Any = None
 
@@ -44,21 +45,27 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def open_assistant(data_dir: Path) -> Any:
+def open_services(data_dir: Path) -> Any:
+    """Services on the RealTime QA index in data_dir, ingesting (or completing) it first."""
     from newsrag.settings import load_settings
-    from rag.answering import Assistant
     from rag.services import build_services
 
     # NEWSRAG_* variables still apply, e.g. NEWSRAG_RETRIEVAL__K=10 to compare settings.
     settings = load_settings(config=REPO / "config.toml",
                              env={**os.environ, "NEWSRAG_DATA_DIR": str(data_dir.resolve())})
     services = build_services(settings)
-    if services.index.catalog.is_empty():
+    if services.index.catalog.stats()["articles"] < CORPUS_ARTICLES:
         from ingest.pipeline import ingest
 
         print(f"ingesting {DATA / 'corpus.jsonl'} into {data_dir} (once) ...", file=sys.stderr)
         ingest([str(DATA / "corpus.jsonl")], settings, services.index)
-    return Assistant(services)
+    return services
+
+
+def open_assistant(data_dir: Path) -> Any:
+    from rag.answering import Assistant
+
+    return Assistant(open_services(data_dir))
 
 
 def run_question(assistant: Any, question: dict[str, Any], generator: str,

@@ -13,7 +13,6 @@ Run from the repo root: .venv/bin/python bench/eval.py [--limit N] [--skip-judge
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,6 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
 DATA = REPO.parent / "shared" / "data"
-CORPUS_ARTICLES = 2030
 LABELLED = {"WiCE dev": DATA / "wice-dev" / "wice_claim_dev.jsonl",
             "XSum hallucinations": DATA / "xsum-hallucinations" / "xsum_hallucinations.jsonl"}
 
@@ -35,25 +33,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=REPO / "bench" / "results" / "rtqa-index")
     parser.add_argument("--skip-judge-table", action="store_true")
     return parser.parse_args()
-
-
-def open_services(data_dir: Path) -> Any:
-    from newsrag.settings import load_settings
-    from rag.services import build_services
-
-    settings = load_settings(config=REPO / "config.toml",
-                             env={**os.environ, "NEWSRAG_DATA_DIR": str(data_dir.resolve())})
-    services = build_services(settings)
-    if services.index.catalog.is_empty():
-        from ingest.pipeline import ingest
-
-        print(f"ingesting the RealTime QA corpus into {data_dir} (once) ...", file=sys.stderr)
-        ingest([str(DATA / "realtimeqa-dev" / "corpus.jsonl")], settings, services.index)
-    held = len(services.index.catalog.list_articles())
-    if held < CORPUS_ARTICLES:  # an interrupted ingest: judging speed is still measured
-        print(f"note: the index holds {held} of the corpus's {CORPUS_ARTICLES} articles; "
-              "retrieval and correctness figures are not comparable to a full index\n")
-    return services
 
 
 def throughput(services: Any, limit: int | None) -> None:
@@ -104,6 +83,9 @@ def judge_table(services: Any) -> None:
 
 def main() -> None:
     args = parse_args()
+    sys.path.insert(0, str(REPO))
+    from bench.answer import open_services
+
     services = open_services(args.data_dir)
     print("| judging | answers | time | answers/s | per 100 answers |\n|---|---|---|---|---|")
     throughput(services, args.limit)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -32,7 +31,7 @@ sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data" / "realtimeqa-dev"
 RESULTS = REPO / "bench" / "results"
 
-from bench.answer import load_jsonl, run_question, summarize  # noqa: E402
+from bench.answer import load_jsonl, open_services, run_question, summarize  # noqa: E402
 from bench.naive_langchain import naive_articles, open_naive  # noqa: E402
 
 Ranker = Callable[[dict[str, Any]], list[str]]
@@ -63,20 +62,6 @@ def scores(ranks: Sequence[int | None]) -> dict[str, float]:
     hit = lambda k: sum(r is not None and r <= k for r in ranks) / n  # noqa: E731
     return {"hit@1": hit(1), "hit@5": hit(5), "hit@10": hit(10),
             "mrr@10": sum(1 / r for r in ranks if r is not None) / n}
-
-
-def open_services(data_dir: Path, **overrides: str) -> Any:
-    from newsrag.settings import load_settings
-    from rag.services import build_services
-
-    env = {**os.environ, "NEWSRAG_DATA_DIR": str(data_dir.resolve()), **overrides}
-    services = build_services(load_settings(config=REPO / "config.toml", env=env))
-    if services.index.catalog.stats()["articles"] < 2030:
-        from ingest.pipeline import ingest
-
-        print(f"ingesting {DATA / 'corpus.jsonl'} into {data_dir} ...", file=sys.stderr)
-        ingest([str(DATA / "corpus.jsonl")], services.settings, services.index)
-    return services
 
 
 def bm25_baseline(articles: list[dict[str, Any]]) -> tuple[Ranker, float]:
