@@ -127,4 +127,12 @@ class SentenceTransformerEmbedder:
         return [len(ids) for ids in encoded["input_ids"]]
 
 
+def _onnx(settings: EmbeddingSettings, quantize: bool = False) -> Embedder:
+    from ingest.onnx_embed import OnnxEmbedder  # onnxruntime loads only when chosen
+
+    return OnnxEmbedder(settings, quantize)
+
+
 register_embedder("sentence-transformers", SentenceTransformerEmbedder)
+register_embedder("onnx", _onnx)
+register_embedder("onnx-int8", lambda settings: _onnx(settings, quantize=True))

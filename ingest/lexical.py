@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ingest.catalog import Catalog
+from ingest.dense import DenseMatrix
 from ingest.store import Filters, VectorStore
 
 # Lucene's English stop words plus the question words users type ("which", "who", ...): common
@@ -40,6 +41,7 @@ would could should can may might i you he she we our your his her them us me my
 """.split())
 _WORD = re.compile(r"[^\W_]+")
 _LOCK = threading.Lock()
+FETCH_BATCH = 4000
 
 
 @lru_cache(maxsize=1)
@@ -80,6 +82,7 @@ class _Snapshot:
     first_chunk: np.ndarray  # article row -> its first chunk's position; one extra at the end
     article_day: np.ndarray  # date ordinal, -1 when undated
     article_source: list[str]
+    dense: DenseMatrix  # the chunks' vectors, in chunk_ids order
     _row_of: dict[str, int] | None = None
 
     def row_of(self) -> dict[str, int]:
@@ -118,6 +121,17 @@ class LexicalIndex:
                       for i, s in top_articles],
             days={snap.article_ids[i]: _day(snap, i) for i in rows},
         )
+
+    def nearest(self, vector: Sequence[float] | np.ndarray, limit: int,
+                filters: Filters | None = None) -> list[tuple[str, float]]:
+        """The `limit` live chunks nearest the vector under the filters, exactly, with their
+        cosine similarities."""
+        snap = self.current()
+        allowed = None
+        if filters is not None:
+            allowed = _allowed_articles(snap, filters)[snap.chunk_article] > 0
+        found = snap.dense.nearest(np.asarray(vector, dtype=np.float32), limit, allowed)
+        return [(snap.chunk_ids[row], similarity) for row, similarity in found]
 
     def describe(self, chunk_ids: list[str], filters: Filters | None = None
                  ) -> dict[str, tuple[str, int | None]]:
@@ -168,7 +182,9 @@ class LexicalIndex:
 
     def _build(self, generation: int) -> _Snapshot:
         articles, chunks = _live_documents(self.catalog, self.store)
-        snap = _index_snapshot(generation, articles, chunks)
+        previous = self._snapshot or self._load(self._read_current()[0])
+        vectors = _vectors(self.store, [c[0] for c in chunks], previous)
+        snap = _index_snapshot(generation, articles, chunks, DenseMatrix.build(vectors))
         folder = self.root / f"{generation}-{uuid.uuid4().hex[:8]}"
         _write_snapshot(folder, snap)
         pointer = self.root / f"CURRENT.{uuid.uuid4().hex[:8]}"
@@ -224,8 +240,29 @@ def _live_documents(catalog: Catalog, store: VectorStore
     return articles, chunks
 
 
+def _vectors(store: VectorStore, chunk_ids: list[str], previous: _Snapshot | None
+             ) -> np.ndarray:
+    """The chunks' vectors: those the previous snapshot holds are reused (a chunk id names
+    one version of one chunk, so its vector never changes), the rest read from the store."""
+    known = previous.row_of() if previous is not None else {}
+    rows = [known.get(chunk_id) for chunk_id in chunk_ids]
+    missing = [chunk_id for chunk_id, row in zip(chunk_ids, rows, strict=True) if row is None]
+    fetched: dict[str, tuple[float, ...]] = {}
+    for start in range(0, len(missing), FETCH_BATCH):
+        fetched.update((c.id, v) for c, v in store.fetch(missing[start:start + FETCH_BATCH]))
+    dims = len(next(iter(fetched.values()))) if fetched else (
+        previous.dense.vectors.shape[1] if previous is not None else 0)
+    vectors = np.zeros((len(chunk_ids), dims), dtype=np.float32)
+    for i, (chunk_id, row) in enumerate(zip(chunk_ids, rows, strict=True)):
+        if row is not None and previous is not None:
+            vectors[i] = previous.dense.vectors[row]
+        elif chunk_id in fetched:  # a chunk deleted meanwhile keeps a zero row: never near
+            vectors[i] = fetched[chunk_id]
+    return vectors
+
+
 def _index_snapshot(generation: int, articles: Sequence[dict[str, Any]],
-                    chunks: Sequence[tuple[str, str, str]]) -> _Snapshot:
+                    chunks: Sequence[tuple[str, str, str]], dense: DenseMatrix) -> _Snapshot:
     row = {a["id"]: i for i, a in enumerate(articles)}
     chunk_article = np.array([row[a] for _, a, _ in chunks], dtype=np.int64)
     return _Snapshot(
@@ -239,6 +276,7 @@ def _index_snapshot(generation: int, articles: Sequence[dict[str, Any]],
         article_day=np.array([a["day"] if a["day"] is not None else -1 for a in articles],
                              dtype=np.int64),
         article_source=[a["source"] for a in articles],
+        dense=dense,
     )
 
 
@@ -263,6 +301,7 @@ def _write_snapshot(folder: Path, snap: _Snapshot) -> None:
     meta = {"chunk_ids": snap.chunk_ids, "article_ids": snap.article_ids,
             "article_source": snap.article_source}
     (folder / "docs.json").write_text(json.dumps(meta), encoding="utf-8")
+    snap.dense.save(folder)
 
 
 def _read_snapshot(folder: Path, generation: int) -> _Snapshot:
@@ -280,5 +319,5 @@ def _read_snapshot(folder: Path, generation: int) -> _Snapshot:
         chunk_ids=meta["chunk_ids"], chunk_article=np.load(folder / "chunk_article.npy"),
         article_ids=meta["article_ids"], first_chunk=np.load(folder / "first_chunk.npy"),
         article_day=np.load(folder / "article_day.npy"),
-        article_source=meta["article_source"],
+        article_source=meta["article_source"], dense=DenseMatrix.load(folder),
     )

@@ -119,21 +119,32 @@ def _narrow(filters: Filters | None, found: Candidates, explicit_reference: bool
 
 
 def _add_dense(found: Candidates, services: Services, filters: Filters | None) -> None:
-    """The nearest live chunks under the filters. Chroma filters slowly, so the nearest
-    chunks are filtered here first; only when too few pass does Chroma filter."""
+    """The nearest live chunks under the filters, ranked by cosine similarity."""
     index, wanted = services.index, services.settings.retrieval.candidates
-    vector = found.vector.tolist()
-    nearest = index.store.nearest(vector, wanted)
+    if services.settings.retrieval.dense_search == "memory":
+        nearest = index.lexical.nearest(found.vector, wanted, filters)
+    else:
+        nearest = _nearest_in_store(found, services, filters)
     known = index.lexical.describe([i for i, _ in nearest], filters)
-    if filters is not None and len(known) < wanted // 4:
-        nearest = index.store.nearest(vector, wanted, filters)
-        known = index.lexical.describe([i for i, _ in nearest], filters)
     rank = 0
     for chunk_id, _ in nearest:
         if chunk_id in known:  # live (in the current snapshot) and passing the filters
             rank += 1
             article_id, day = known[chunk_id]
             found.items[chunk_id] = Candidate(chunk_id, article_id, day, Ranks(dense=rank))
+
+
+def _nearest_in_store(found: Candidates, services: Services, filters: Filters | None
+                      ) -> list[tuple[str, float]]:
+    """Chroma filters slowly, so its nearest chunks are filtered here first; only when too
+    few pass does Chroma filter."""
+    index, wanted = services.index, services.settings.retrieval.candidates
+    vector = found.vector.tolist()
+    nearest = index.store.nearest(vector, wanted)
+    if filters is not None and len(index.lexical.describe(
+            [i for i, _ in nearest], filters)) < wanted // 4:
+        nearest = index.store.nearest(vector, wanted, filters)
+    return nearest
 
 
 def _add_lexical(found: Candidates, services: Services, filters: Filters | None) -> None:
