@@ -68,6 +68,8 @@ class EmbeddingSettings(Section):
     model: str = ""
     batch_size: int = Field(32, ge=1, le=1024)
     device: str = "cpu"
+    threads: int = Field(0, ge=0, le=256)
+    cache_dir: str = ""
 
 
 class StoreSettings(Section):
@@ -75,11 +77,17 @@ class StoreSettings(Section):
     collection: str = Field("news", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,60}[A-Za-z0-9]$")
     add_batch_size: int = Field(4000, ge=1, le=5000)
     lock_timeout_s: float = Field(0.0, ge=0)
+    mode: Literal["embedded", "server"] = "embedded"
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(8000, ge=1, le=65535)
+    token: str = ""
+    ssl: bool = False
 
 
 class RetrievalSettings(Section):
     k: int = Field(10, ge=1, le=200)
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    dense_search: Literal["memory", "store"] = "memory"
     candidates: int = Field(100, ge=1, le=2000)
     rrf_k: float = Field(20.0, gt=0)
     dense_weight: float = Field(0.5, ge=0)
