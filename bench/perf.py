@@ -1,0 +1,224 @@
+"""Benchmark ingest speed and quality per embedding backend against the naive LangChain
+pipeline, re-ingest of an unchanged corpus, query embedding, and cold start, in one run.
+
+Run from the repo root (each system ingests into a fresh folder under bench/results/perf/):
+    .venv/bin/python bench/perf.py [--articles N] [--skip-naive] [--cold-data-dir DIR]
+
+The corpus is a slice of the RealTime QA dev set that keeps every question answerable: the
+gold articles of all 103 questions plus, per question, the best-ranked article Google found
+for it that is not gold (the hardest distractor), then other articles in file order up to
+--articles. hit@5 is article-level, on all 103 questions, with the question text only and
+asked on its quiz date. Prints Markdown tables; writes bench/results/perf.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+DATA = REPO.parent / "shared" / "data" / "realtimeqa-dev"
+RESULTS = REPO / "bench" / "results"
+WORK = RESULTS / "perf"
+BACKENDS = ("sentence-transformers", "onnx", "onnx-int8")
+
+from bench.answer import load_jsonl  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
+    parser.add_argument("--articles", type=int, default=240, help="corpus slice size")
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--cold-data-dir", type=Path, default=RESULTS / "rtqa-index",
+                        help="index whose cold start is timed (any embedder of its space)")
+    parser.add_argument("--cold-runs", type=int, default=3)
+    return parser.parse_args()
+
+
+def corpus_slice(size: int) -> list[dict[str, Any]]:
+    """Gold articles, each question's hardest distractor, then filler in file order."""
+    questions = load_jsonl(DATA / "questions_with_gold_doc.jsonl")
+    articles = {a["doc_id"]: a for a in load_jsonl(DATA / "corpus.jsonl")}
+    chosen = {g: None for q in questions for g in q["gold_doc_ids"] if g in articles}
+    for question in questions:
+        gold = set(question["gold_doc_ids"])
+        hard = next((d for d in question["gcs_doc_ids_ranked"]
+                     if d not in gold and d in articles), None)
+        if hard:
+            chosen[hard] = None
+    for doc_id in articles:
+        if len(chosen) >= size:
+            break
+        chosen.setdefault(doc_id)
+    return [articles[d] for d in chosen]
+
+
+def question_date(question: dict[str, Any]) -> date:
+    return datetime.strptime(question["question_date"], "%Y/%m/%d").date()
+
+
+def hit_rate(rank: Callable[[dict[str, Any]], list[str]], questions: list[dict[str, Any]],
+             depth: int = 5) -> float:
+    hits = [bool(set(rank(q)[:depth]) & set(q["gold_doc_ids"])) for q in questions]
+    return sum(hits) / len(hits)
+
+
+def percentiles(seconds: list[float]) -> tuple[float, float]:
+    ordered = sorted(seconds)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered) * 1000, p95 * 1000
+
+
+def newsrag_settings(folder: Path, backend: str) -> Any:
+    from newsrag.settings import load_settings
+
+    return load_settings(config=REPO / "config.toml", env={
+        **os.environ, "NEWSRAG_DATA_DIR": str(folder), "NEWSRAG_EMBEDDING__BACKEND": backend,
+        "NEWSRAG_EMBEDDING__CACHE_DIR": str(WORK / "models")})
+
+
+def run_newsrag(backend: str, feed: Path, questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Fresh ingest (model load included), re-ingests, query embedding, hit@5."""
+    from ingest.pipeline import ingest
+    from rag.search import search
+    from rag.services import build_services
+
+    folder = WORK / backend
+    shutil.rmtree(folder, ignore_errors=True)
+    settings = newsrag_settings(folder, backend)
+    _warm_export(settings)
+    began = time.perf_counter()
+    services = build_services(settings)
+    report = ingest([str(feed)], settings, services.index)
+    seconds = time.perf_counter() - began
+    row = {"system": f"newsrag ({backend})", "articles": len(report.added),
+           "chunks": report.chunks, "seconds": seconds, **_reingest(feed, settings, seconds)}
+    embed = [_timed(services.index.embedder.embed_query, q["question"]) for q in questions]
+    row["query_p50_ms"], row["query_p95_ms"] = percentiles(embed)
+    row["hit5"] = hit_rate(lambda q: search(q["question"], services, k=10).articles, questions)
+    row["hit5_dated"] = hit_rate(lambda q: search(
+        q["question"], services, k=10, reference=question_date(q)).articles, questions)
+    dense = services.settings.retrieval.model_copy(update={"mode": "dense"})
+    dense_only = type(services)(services.settings.model_copy(update={"retrieval": dense}),
+                                services.index)
+    row["hit5_dense"] = hit_rate(
+        lambda q: search(q["question"], dense_only, k=10).articles, questions)
+    return row
+
+
+def _warm_export(settings: Any) -> None:
+    """Export an ONNX model before the clock starts: that happens once per machine."""
+    from ingest.embed import make_embedder
+    from ingest.index import embedding_settings
+
+    make_embedder(embedding_settings(settings)).count_tokens(["warm"])
+
+
+def _reingest(feed: Path, settings: Any, first: float) -> dict[str, Any]:
+    """Again unchanged, then with the file touched (so every article is parsed and
+    compared by content hash, but none is embedded)."""
+    from ingest.pipeline import ingest
+
+    seconds = _timed(ingest, [str(feed)], settings)
+    os.utime(feed)
+    touched = _timed(ingest, [str(feed)], settings)
+    return {"reingest_s": seconds, "reingest_ratio": first / seconds,
+            "touched_s": touched, "touched_ratio": first / touched}
+
+
+def _timed(function: Callable[..., Any], *args: Any) -> float:
+    began = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - began
+
+
+def run_naive(articles: list[dict[str, Any]], questions: list[dict[str, Any]]
+              ) -> dict[str, Any]:
+    from bench.naive_langchain import naive_articles, open_naive
+
+    folder = WORK / "naive"
+    shutil.rmtree(folder, ignore_errors=True)
+    began = time.perf_counter()
+    store, manifest = open_naive(folder, articles)
+    seconds = time.perf_counter() - began
+    return {"system": "naive LangChain (1000/200, HuggingFaceEmbeddings, Chroma)",
+            "articles": len(articles), "chunks": manifest["chunks"], "seconds": seconds,
+            "hit5": hit_rate(lambda q: naive_articles(store, q["question"], 10), questions)}
+
+
+def cold_start(data_dir: Path, backend: str, runs: int) -> dict[str, Any]:
+    """Seconds from `newsrag search`/`ask` starting to its result on stdout (medians)."""
+    env = {**os.environ, "NEWSRAG_DATA_DIR": str(data_dir), "NEWSRAG_EMBEDDING__BACKEND": backend,
+           "NEWSRAG_EMBEDDING__CACHE_DIR": str(WORK / "models")}
+    newsrag = str(Path(sys.executable).with_name("newsrag"))
+    question = "What did Netflix announce about Squid Game?"
+    row: dict[str, Any] = {"backend": backend}
+    for command in ("search", "ask"):
+        times = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            subprocess.run([newsrag, command, question], env=env, check=True,
+                           capture_output=True, timeout=300)
+            times.append(time.perf_counter() - began)
+        row[command] = statistics.median(times)
+    return row
+
+
+def ingest_table(rows: list[dict[str, Any]]) -> list[str]:
+    naive = next((r for r in rows if r["system"].startswith("naive")), None)
+    lines = ["| system | chunks | ingest s | articles/s | × naive | hit@5 | hit@5 quiz date "
+             "| hit@5 dense only | re-ingest s (× faster) | touched file s (× faster) "
+             "| query embed p50/p95 ms |", "|" + "---|" * 11]
+    for r in rows:
+        rate = r["articles"] / r["seconds"]
+        ratio = f"{rate / (naive['articles'] / naive['seconds']):.2f}" if naive else ""
+        reingest = (f"{r['reingest_s']:.2f} ({r['reingest_ratio']:.0f}×)"
+                    if "reingest_s" in r else "")
+        touched = f"{r['touched_s']:.2f} ({r['touched_ratio']:.0f}×)" if "touched_s" in r else ""
+        query = (f"{r['query_p50_ms']:.1f} / {r['query_p95_ms']:.1f}"
+                 if "query_p50_ms" in r else "")
+        lines.append(
+            f"| {r['system']} | {r['chunks']} | {r['seconds']:.0f} | {rate:.2f} | {ratio} "
+            f"| {r['hit5']:.2f} | {r.get('hit5_dated', float('nan')):.2f} "
+            f"| {r.get('hit5_dense', float('nan')):.2f} | {reingest} | {touched} | {query} |")
+    return lines
+
+
+def main() -> None:
+    args = parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    articles = corpus_slice(args.articles)
+    feed = WORK / "slice.jsonl"
+    feed.write_text("".join(json.dumps(a) + "\n" for a in articles), encoding="utf-8")
+    questions = load_jsonl(DATA / "questions_with_gold_doc.jsonl")
+    rows = [] if args.skip_naive else [run_naive(articles, questions)]
+    for backend in args.backends.split(","):
+        print(f"ingesting with {backend} ...", file=sys.stderr)
+        rows.append(run_newsrag(backend, feed, questions))
+    print(f"\n{len(articles)} articles, {len(questions)} questions\n")
+    print("\n".join(ingest_table(rows)))
+    cold = [cold_start(args.cold_data_dir, b, args.cold_runs) for b in ("sentence-transformers",
+                                                                        "onnx")]
+    print("\n| backend | cold start to first search result s | to first answer s |")
+    print("|---|---|---|")
+    for c in cold:
+        print(f"| {c['backend']} | {c['search']:.2f} | {c['ask']:.2f} |")
+    (RESULTS / "perf.json").write_text(json.dumps({"ingest": rows, "cold": cold}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
