@@ -201,6 +201,19 @@ class Catalog:
         keys = ("id", "title", "text", "source", "day", "version")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
+    def chunk_owners(self, article_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """What a chunk needs of its live article: text, version and display fields."""
+        ids = list(set(article_ids))
+        keys = ("id", "title", "text", "source", "url", "published", "day", "version")
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):  # SQLite caps bound parameters
+            part = ids[start:start + 500]
+            rows = self.db.execute(
+                "SELECT id, title, text, source, url, published, published_day, version "
+                f"FROM articles WHERE id IN ({','.join('?' * len(part))})", part)
+            found.update((row[0], dict(zip(keys, row, strict=True))) for row in rows)
+        return found
+
     def all_locations(self) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
         for article_id, location in self.db.execute("SELECT id, location FROM articles"):

@@ -106,7 +106,16 @@ class Index:
         return [s.article_id for s in removed]
 
     def fetch(self, chunk_ids: Sequence[str]) -> list[Match]:
-        """Live chunks by id, with embeddings (similarity left 0 for the caller to fill)."""
+        """Live chunks by id, with embeddings (similarity left 0 for the caller to fill);
+        from the snapshot when it has them, else from the store."""
+        from_snapshot = self.lexical.chunks(chunk_ids)
+        have = {m.chunk.id for m in from_snapshot}
+        rest = [chunk_id for chunk_id in chunk_ids if chunk_id not in have]
+        return from_snapshot + self._fetch_from_store(rest) if rest else from_snapshot
+
+    def _fetch_from_store(self, chunk_ids: Sequence[str]) -> list[Match]:
+        if not chunk_ids:
+            return []
         found = self.store.fetch(chunk_ids)
         live = self.catalog.live_versions(chunk.article_id for chunk, _ in found)
         return [Match(chunk, 0.0, vector) for chunk, vector in found

@@ -29,7 +29,8 @@ import numpy as np
 
 from ingest.catalog import Catalog
 from ingest.dense import DenseMatrix
-from ingest.store import Filters, VectorStore
+from ingest.layout import ChunkLayout
+from ingest.store import Filters, Match, StoredChunk, VectorStore, chunk_metadata
 
 # Lucene's English stop words plus the question words users type ("which", "who", ...): common
 # words carry little in BM25 anyway, but left in they add noise to short chunks.
@@ -83,6 +84,7 @@ class _Snapshot:
     article_day: np.ndarray  # date ordinal, -1 when undated
     article_source: list[str]
     dense: DenseMatrix  # the chunks' vectors, in chunk_ids order
+    layout: ChunkLayout  # where each chunk sits in its article, in chunk_ids order
     _row_of: dict[str, int] | None = None
 
     def row_of(self) -> dict[str, int]:
@@ -132,6 +134,23 @@ class LexicalIndex:
             allowed = _allowed_articles(snap, filters)[snap.chunk_article] > 0
         found = snap.dense.nearest(np.asarray(vector, dtype=np.float32), limit, allowed)
         return [(snap.chunk_ids[row], similarity) for row, similarity in found]
+
+    def chunks(self, chunk_ids: Sequence[str]) -> list[Match]:
+        """Live chunks by id with their vectors, from the snapshot and the catalog's article
+        texts (similarity left 0); ids the snapshot lacks are left out."""
+        snap = self.current()
+        row_of = snap.row_of()
+        rows = [(chunk_id, row_of[chunk_id]) for chunk_id in chunk_ids if chunk_id in row_of]
+        owners = self.catalog.chunk_owners(
+            snap.article_ids[snap.chunk_article[row]] for _, row in rows)
+        found = []
+        for chunk_id, row in rows:
+            owner = owners.get(snap.article_ids[snap.chunk_article[row]])
+            if owner is None or not chunk_id.startswith(f"{owner['version']}:"):
+                continue  # replaced or deleted since the snapshot was read
+            found.append(Match(_stored_chunk(chunk_id, owner, snap.layout, row), 0.0,
+                               tuple(float(x) for x in snap.dense.vectors[row])))
+        return found
 
     def describe(self, chunk_ids: list[str], filters: Filters | None = None
                  ) -> dict[str, tuple[str, int | None]]:
@@ -183,7 +202,7 @@ class LexicalIndex:
     def _build(self, generation: int) -> _Snapshot:
         articles, chunks = _live_documents(self.catalog, self.store)
         previous = self._snapshot or self._load(self._read_current()[0])
-        vectors = _vectors(self.store, [c[0] for c in chunks], previous)
+        vectors = _vectors(self.store, [c.id for c in chunks], previous)
         snap = _index_snapshot(generation, articles, chunks, DenseMatrix.build(vectors))
         folder = self.root / f"{generation}-{uuid.uuid4().hex[:8]}"
         _write_snapshot(folder, snap)
@@ -228,16 +247,27 @@ def _allowed_articles(snap: _Snapshot, filters: Filters | None) -> np.ndarray:
     return allowed
 
 
+def _stored_chunk(chunk_id: str, owner: dict[str, Any], layout: ChunkLayout, row: int
+                  ) -> StoredChunk:
+    index, start, end = layout.position(row)
+    spans = layout.sentence_spans(row)
+    extra = {key: owner[key] for key in ("title", "source", "url", "published")}
+    meta = chunk_metadata(owner["id"], owner["version"], index, start, end, spans,
+                          {**extra, "published_day": owner["day"]})
+    return StoredChunk(id=chunk_id, article_id=owner["id"], version=owner["version"],
+                       index=index, text=owner["text"][start:end], start=start, end=end,
+                       sentence_spans=spans, metadata=meta)
+
+
 def _live_documents(catalog: Catalog, store: VectorStore
-                    ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str]]]:
+                    ) -> tuple[list[dict[str, Any]], list[StoredChunk]]:
     """Live articles from the catalog, and their live chunks from the store grouped by
-    article in the same order: (chunk id, article id, title + text)."""
+    article in the same order."""
     articles = catalog.lexical_rows()
     row = {a["id"]: (i, a["version"]) for i, a in enumerate(articles)}
     live = [c for c in store.scan() if row.get(c.article_id, (0, None))[1] == c.version]
     live.sort(key=lambda c: (row[c.article_id][0], c.index))
-    chunks = [(c.id, c.article_id, f"{c.metadata.get('title', '')}\n{c.text}") for c in live]
-    return articles, chunks
+    return articles, live
 
 
 def _vectors(store: VectorStore, chunk_ids: list[str], previous: _Snapshot | None
@@ -262,14 +292,14 @@ def _vectors(store: VectorStore, chunk_ids: list[str], previous: _Snapshot | Non
 
 
 def _index_snapshot(generation: int, articles: Sequence[dict[str, Any]],
-                    chunks: Sequence[tuple[str, str, str]], dense: DenseMatrix) -> _Snapshot:
+                    chunks: Sequence[StoredChunk], dense: DenseMatrix) -> _Snapshot:
     row = {a["id"]: i for i, a in enumerate(articles)}
-    chunk_article = np.array([row[a] for _, a, _ in chunks], dtype=np.int64)
+    chunk_article = np.array([row[c.article_id] for c in chunks], dtype=np.int64)
     return _Snapshot(
         generation=generation,
-        chunks=_bm25([text for _, _, text in chunks]),
+        chunks=_bm25([f"{c.metadata.get('title', '')}\n{c.text}" for c in chunks]),
         articles=_bm25([f"{a['title']}\n{a['text']}" for a in articles]),
-        chunk_ids=[chunk_id for chunk_id, _, _ in chunks],
+        chunk_ids=[c.id for c in chunks],
         chunk_article=chunk_article,
         article_ids=[a["id"] for a in articles],
         first_chunk=np.searchsorted(chunk_article, np.arange(len(articles) + 1)),
@@ -277,6 +307,7 @@ def _index_snapshot(generation: int, articles: Sequence[dict[str, Any]],
                              dtype=np.int64),
         article_source=[a["source"] for a in articles],
         dense=dense,
+        layout=ChunkLayout.build([(c.index, c.start, c.end, c.sentence_spans) for c in chunks]),
     )
 
 
@@ -302,6 +333,7 @@ def _write_snapshot(folder: Path, snap: _Snapshot) -> None:
             "article_source": snap.article_source}
     (folder / "docs.json").write_text(json.dumps(meta), encoding="utf-8")
     snap.dense.save(folder)
+    snap.layout.save(folder)
 
 
 def _read_snapshot(folder: Path, generation: int) -> _Snapshot:
@@ -320,4 +352,5 @@ def _read_snapshot(folder: Path, generation: int) -> _Snapshot:
         article_ids=meta["article_ids"], first_chunk=np.load(folder / "first_chunk.npy"),
         article_day=np.load(folder / "article_day.npy"),
         article_source=meta["article_source"], dense=DenseMatrix.load(folder),
+        layout=ChunkLayout.load(folder),
     )

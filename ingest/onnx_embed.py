@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 import uuid
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -128,11 +131,25 @@ def exported_model(source: Path, cache_root: Path, quantize: bool) -> Path:
         return target
     folder.mkdir(parents=True, exist_ok=True)
     plain = folder / "model.onnx"
-    if not plain.is_file():
-        _export(source, plain)
-    if quantize:
-        _quantize(plain, target)
+    with _quiet():  # the exporter and quantiser warn at length about things that are fine
+        if not plain.is_file():
+            _export(source, plain)
+        if quantize:
+            _quantize(plain, target)
     return target
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
 
 
 def _fingerprint(source: Path) -> str:

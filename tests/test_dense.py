@@ -109,3 +109,24 @@ def test_memory_and_store_dense_search_agree(tmp_path: Path) -> None:
     retrieval = services.settings.retrieval.model_copy(update={"dense_search": "store"})
     by_store = Services(services.settings.model_copy(update={"retrieval": retrieval}), index)
     assert search("harbour bridge repairs", by_store, k=3).hits[0].article_id == "bridge"
+
+
+def test_chunks_come_from_the_snapshot_exactly_as_the_store_holds_them(tmp_path: Path) -> None:
+    services = ingest_articles(tmp_path)
+    index = services.index
+    ids = index.lexical.current().chunk_ids
+    from_snapshot = {m.chunk.id: m for m in index.lexical.chunks(ids)}
+    from_store = {c.id: (c, v) for c, v in index.store.fetch(ids)}
+    assert from_snapshot.keys() == from_store.keys() == set(ids)
+    for chunk_id, match in from_snapshot.items():
+        stored, vector = from_store[chunk_id]
+        assert match.chunk == stored  # text, spans, index, version and metadata
+        assert np.allclose(match.embedding or (), vector, atol=1e-6)
+    assert index.lexical.chunks(["no-such-chunk:0"]) == []
+    # A chunk of an article replaced after the snapshot was read is not served stale.
+    snapshot = index.lexical.current()
+    with index.catalog.transaction() as db:
+        db.execute("UPDATE articles SET version = 'newer' WHERE id = 'bridge'")
+    index.lexical._snapshot = snapshot  # as a reader holding the old snapshot would
+    bridge = [m for m in index.lexical.chunks(ids) if m.chunk.article_id == "bridge"]
+    assert bridge == []
