@@ -46,7 +46,8 @@ class Index:
         self.embedder = embedder
         self.store = store
         self.catalog = Catalog(data_dir / "catalog.sqlite3")
-        self.lexical = LexicalIndex(data_dir, self.catalog, store)
+        self.lexical = LexicalIndex(data_dir, self.catalog, store,
+                                    exclusive=lambda: write_lock(data_dir))
         self.lock_timeout_s = lock_timeout_s
 
     @contextmanager

@@ -19,7 +19,8 @@ import re
 import shutil
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,7 @@ from ingest.catalog import Catalog
 from ingest.dense import DenseMatrix
 from ingest.layout import ChunkLayout
 from ingest.store import Filters, Match, StoredChunk, VectorStore, chunk_metadata
+from newsrag.errors import StoreBusyError
 
 # Lucene's English stop words plus the question words users type ("which", "who", ...): common
 # words carry little in BM25 anyway, but left in they add noise to short chunks.
@@ -97,10 +99,14 @@ class _Snapshot:
 class LexicalIndex:
     """The BM25 snapshot under `<data_dir>/lexical`; loads lazily, rebuilds when stale."""
 
-    def __init__(self, data_dir: Path, catalog: Catalog, store: VectorStore) -> None:
+    def __init__(self, data_dir: Path, catalog: Catalog, store: VectorStore,
+                 exclusive: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
         self.root = data_dir / "lexical"
         self.catalog = catalog
         self.store = store
+        # Taken (without waiting) before a reader rebuilds: raises StoreBusyError while a
+        # writer works, whose own rebuild will publish the new snapshot when it finishes.
+        self.exclusive = exclusive
         self._snapshot: _Snapshot | None = None
 
     def search(self, query: str, limit: int, filters: Filters | None = None) -> LexicalHits:
@@ -169,8 +175,19 @@ class LexicalIndex:
         generation = self.catalog.generation()
         with _LOCK:
             if self._snapshot is None or self._snapshot.generation != generation:
-                self._snapshot = self._load(generation) or self._build(generation)
+                self._snapshot = self._load(generation) or self._rebuild_or_keep(generation)
             return self._snapshot
+
+    def _rebuild_or_keep(self, generation: int) -> _Snapshot:
+        """Stale on disk. With no writer at work (one crashed), rebuild it. While a writer
+        works, the store changes under a rebuild, so keep serving the last whole snapshot
+        (its replaced chunks are dropped when read): the writer publishes the next one."""
+        try:
+            with self.exclusive():
+                return self._build(self.catalog.generation())
+        except StoreBusyError:
+            kept = self._snapshot or self._load(self._read_current()[0])
+            return kept if kept is not None else self._build(generation, publish=False)
 
     def refresh(self) -> bool:
         """Rebuild now if the snapshot on disk is stale; True if it was rebuilt."""
@@ -199,11 +216,13 @@ class LexicalIndex:
                 continue
         return None
 
-    def _build(self, generation: int) -> _Snapshot:
+    def _build(self, generation: int, publish: bool = True) -> _Snapshot:
         articles, chunks = _live_documents(self.catalog, self.store)
         previous = self._snapshot or self._load(self._read_current()[0])
         vectors = _vectors(self.store, [c.id for c in chunks], previous)
         snap = _index_snapshot(generation, articles, chunks, DenseMatrix.build(vectors))
+        if not publish:
+            return snap
         folder = self.root / f"{generation}-{uuid.uuid4().hex[:8]}"
         _write_snapshot(folder, snap)
         pointer = self.root / f"CURRENT.{uuid.uuid4().hex[:8]}"

@@ -130,3 +130,24 @@ def test_chunks_come_from_the_snapshot_exactly_as_the_store_holds_them(tmp_path:
     index.lexical._snapshot = snapshot  # as a reader holding the old snapshot would
     bridge = [m for m in index.lexical.chunks(ids) if m.chunk.article_id == "bridge"]
     assert bridge == []
+
+
+def test_a_reader_never_rebuilds_while_a_writer_works(tmp_path: Path) -> None:
+    from ingest.index import write_lock
+    from ingest.lexical import LexicalIndex
+
+    services = ingest_articles(tmp_path)
+    index = services.index
+    reader = LexicalIndex(index.data_dir, index.catalog, index.store,
+                          exclusive=lambda: write_lock(index.data_dir))
+    before = reader.current()
+    folders = sorted(p.name for p in reader.root.iterdir() if p.is_dir())
+    with write_lock(index.data_dir):  # a writer mid-run: the catalog has moved on
+        with index.catalog.transaction() as db:
+            index.catalog._bump_generation(db)
+        assert reader.current() is before  # the last whole snapshot, still served
+        assert sorted(p.name for p in reader.root.iterdir() if p.is_dir()) == folders
+    # The writer died without publishing: the next reader rebuilds.
+    after = reader.current()
+    assert after.generation == index.catalog.generation() != before.generation
+    assert after.chunk_ids == before.chunk_ids
