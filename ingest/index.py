@@ -20,7 +20,7 @@ from ingest.lexical import LexicalIndex
 from ingest.models import Article, Chunk, Sentence
 from ingest.store import Match, VectorStore, chunk_metadata, make_store
 from newsrag.errors import StoreBusyError, StoreError
-from newsrag.settings import EmbeddingSettings, Settings
+from newsrag.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -133,14 +133,6 @@ def _metadata(prepared: PreparedArticle, chunk: Chunk) -> dict[str, object]:
     )
 
 
-def embedding_settings(settings: Settings) -> EmbeddingSettings:
-    """The embedding settings with the model cache resolved (under the data dir by default)."""
-    if settings.embedding.cache_dir:
-        return settings.embedding
-    cache = settings.resolved_data_dir() / "models"
-    return settings.embedding.model_copy(update={"cache_dir": str(cache)})
-
-
 @contextmanager
 def write_lock(data_dir: Path, timeout_s: float = 0.0) -> Iterator[None]:
     """An exclusive advisory lock on the data dir, so two writers never interleave."""
@@ -178,7 +170,7 @@ def open_index(settings: Settings, embedder: Embedder | None = None,
     data_dir = settings.resolved_data_dir()
     return Index(
         data_dir,
-        embedder or make_embedder(embedding_settings(settings)),
+        embedder or make_embedder(settings.embedding),
         store or make_store(settings.store, data_dir),
         settings.store.lock_timeout_s,
     )

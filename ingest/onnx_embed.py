@@ -2,8 +2,9 @@
 
 On first use the model is exported to ONNX once (torch, locally, from the packaged files),
 fused with ONNX Runtime's BERT optimizer and, for "onnx-int8", quantised to int8 per channel;
-the result is cached under `<data_dir>/models/` (or `embedding.cache_dir`). Later processes
-load the cached file in well under a second and never import torch.
+the result is cached per user in `~/.cache/newsrag/models/` (or `embedding.cache_dir`), keyed
+by the model's weights. Later processes load the cached file in well under a second and never
+import torch.
 
 "onnx" gives the same vectors as the torch backend (cosine ≥ 0.9999), so it shares its vector
 space name and a store built by either is searched by either. "onnx-int8" vectors differ
@@ -120,7 +121,9 @@ class OnnxEmbedder:
     def _cache_root(self) -> Path:
         if self.settings.cache_dir:
             return Path(self.settings.cache_dir).expanduser()
-        return Path(os.environ.get("NEWSRAG_MODEL_CACHE", "~/.cache/newsrag/models")).expanduser()
+        # Per user, not per data dir: one export serves every store on the machine.
+        base = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+        return Path(base).expanduser() / "newsrag" / "models"
 
 
 def exported_model(source: Path, cache_root: Path, quantize: bool) -> Path:

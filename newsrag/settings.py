@@ -64,7 +64,7 @@ class ChunkingSettings(Section):
 
 
 class EmbeddingSettings(Section):
-    backend: str = "sentence-transformers"
+    backend: str = "onnx"
     model: str = ""
     batch_size: int = Field(32, ge=1, le=1024)
     device: str = "cpu"

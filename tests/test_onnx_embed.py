@@ -4,6 +4,7 @@ the torch backend, a cached export, and an index built with them under the data 
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from ingest.embed import SentenceTransformerEmbedder, make_embedder
 from ingest.index import open_index
 from ingest.onnx_embed import OnnxEmbedder
 from ingest.pipeline import ingest
+from newsrag.errors import ModelError
 from newsrag.settings import EmbeddingSettings, Settings
 from rag.search import retrieve
 from rag.services import build_services
@@ -85,20 +87,49 @@ def test_int8_is_a_separate_close_vector_space(cache: Path, torch_vectors: np.nd
         cache.glob("all-MiniLM-L6-v2/*/model.onnx")).__next__().stat().st_size / 3
 
 
-def test_an_index_on_onnx_caches_the_model_under_its_data_dir(
+def test_an_index_on_onnx_ingests_and_retrieves(
         make_settings: Callable[..., Settings], corpus_dir: Path, cache: Path) -> None:
-    settings = make_settings(NEWSRAG_EMBEDDING__BACKEND="onnx")
+    settings = make_settings(NEWSRAG_EMBEDDING__BACKEND="onnx",
+                             NEWSRAG_EMBEDDING__CACHE_DIR=str(cache))
     index = open_index(settings)
-    # Reuse the module's export (copying a file is what a second data dir would not need).
-    target = settings.resolved_data_dir() / "models"
-    target.mkdir(parents=True)
-    for path in cache.glob("all-MiniLM-L6-v2/*/model.onnx"):
-        copy = target / path.relative_to(cache)
-        copy.parent.mkdir(parents=True)
-        copy.write_bytes(path.read_bytes())
     report = ingest([str(corpus_dir)], settings, index)
     assert report.added and report.chunks > 0
     hits = retrieve("What did Putin and Trump discuss?", build_services(settings, index), k=3)
     assert hits and "Putin" in hits[0].text + hits[0].title
     assert isinstance(index.embedder, OnnxEmbedder)
-    assert Path(index.embedder.settings.cache_dir) == target
+    assert not (settings.resolved_data_dir() / "models").exists()
+
+
+def test_the_default_cache_is_per_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert OnnxEmbedder(EmbeddingSettings())._cache_root() == tmp_path / "newsrag" / "models"
+
+
+def test_concurrent_embedding_and_counting_give_sequential_results(cache: Path) -> None:
+    """Two UI users embed at once while an ingest counts tokens: each gets its own vector."""
+    embedder = onnx(cache)
+    questions = [f"What did minister number {i} say about the {w} deal?"
+                 for i, w in enumerate(["gas", "grain", "arms", "trade", "water"] * 3)]
+    expected = [embedder.embed_query(q) for q in questions]
+    counts = embedder.count_tokens(TEXTS)
+    found: dict[int, list[float]] = {}
+    counted: list[list[int]] = []
+
+    def ask(i: int) -> None:
+        found[i] = embedder.embed_query(questions[i])
+        counted.append(embedder.count_tokens(TEXTS))
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(questions))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i, vector in enumerate(expected):
+        assert np.allclose(found[i], vector, atol=1e-5)
+    assert counted == [counts] * len(questions)
+
+
+def test_a_folder_without_a_model_is_a_clear_error(tmp_path: Path, cache: Path) -> None:
+    broken = OnnxEmbedder(EmbeddingSettings(model=str(tmp_path), cache_dir=str(cache)))
+    with pytest.raises(ModelError, match=r"no tokenizer\.json"):
+        broken.embed_query("x")
