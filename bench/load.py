@@ -46,6 +46,7 @@ sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results"
 
 from bench.answer import DATA, load_jsonl  # noqa: E402
+from tests.processes import stop  # noqa: E402
 
 QUESTIONS = DATA / "questions_with_gold_doc.jsonl"
 GUARD_MARGIN_S = 30.0  # beyond timeout_s x rounds, before a level gives up on its questions
@@ -192,12 +193,7 @@ def ui_process(data_dir: Path, log: Path) -> Iterator[tuple[subprocess.Popen[byt
     try:
         yield process, f"http://127.0.0.1:{port}/"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+        stop(process, 15)
 
 
 def wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:

@@ -46,6 +46,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cold-data-dir", type=Path, default=RESULTS / "rtqa-index",
                         help="index whose cold start is timed (any embedder of its space)")
     parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--batch-sizes", default="",
+                        help="instead: embed rate per batch size, e.g. 8,16,32,64")
     return parser.parse_args()
 
 
@@ -123,9 +125,8 @@ def run_newsrag(backend: str, feed: Path, questions: list[dict[str, Any]]) -> di
 def _warm_export(settings: Any) -> None:
     """Export an ONNX model before the clock starts: that happens once per machine."""
     from ingest.embed import make_embedder
-    from ingest.index import embedding_settings
 
-    make_embedder(embedding_settings(settings)).count_tokens(["warm"])
+    make_embedder(settings.embedding).count_tokens(["warm"])
 
 
 def _reingest(feed: Path, settings: Any, first: float) -> dict[str, Any]:
@@ -198,9 +199,45 @@ def ingest_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def batch_size_rates(backends: list[str], sizes: list[int], texts: list[str]
+                     ) -> list[str]:
+    """Chunks/s of each backend's embed_documents at each batch size, on the same texts."""
+    from ingest.embed import make_embedder
+
+    lines = ["| backend | " + " | ".join(f"batch {b}" for b in sizes) + " |",
+             "|---|" + "---|" * len(sizes)]
+    for backend in backends:
+        rates = []
+        for size in sizes:
+            settings = newsrag_settings(WORK / "batch", backend)
+            embedding = settings.embedding.model_copy(update={"batch_size": size})
+            embedder = make_embedder(embedding)
+            embedder.embed_documents(texts[:8])  # load outside the timing
+            rates.append(len(texts) / _timed(embedder.embed_documents, texts))
+        lines.append(f"| {backend} | " + " | ".join(f"{r:.1f}" for r in rates) + " |")
+    return lines
+
+
+def slice_chunk_texts(limit: int) -> list[str]:
+    """What the pipeline embedded for the slice (read back from the onnx run's store)."""
+    from rag.services import build_services
+
+    index = build_services(newsrag_settings(WORK / "onnx", "onnx")).index
+    ids = index.lexical.current().chunk_ids[:limit]
+    return [m.chunk.metadata["title"] + "\n" + m.chunk.text for m in index.fetch(ids)]
+
+
 def main() -> None:
     args = parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
+    from newsrag.offline import prepare_offline
+
+    prepare_offline(WORK / "cache")  # before the naive pipeline imports transformers
+    if args.batch_sizes:
+        texts = slice_chunk_texts(512)
+        print("\n".join(batch_size_rates(args.backends.split(","),
+                                         [int(b) for b in args.batch_sizes.split(",")], texts)))
+        return
     articles = corpus_slice(args.articles)
     feed = WORK / "slice.jsonl"
     feed.write_text("".join(json.dumps(a) + "\n" for a in articles), encoding="utf-8")

@@ -94,11 +94,11 @@ def grow(data_dir: Path, chunks_wanted: int, backend: str, replay: dict[str, lis
          ) -> dict[str, Any]:
     """Ingest the corpus, then copies of it, until the store has chunks_wanted chunks."""
     from ingest.embed import make_embedder
-    from ingest.index import embedding_settings, open_index
+    from ingest.index import open_index
     from ingest.pipeline import ingest
 
     settings = settings_for(data_dir, backend)
-    real = make_embedder(embedding_settings(settings))
+    real = make_embedder(settings.embedding)
     index = open_index(settings, embedder=ReplayEmbedder(real, replay))
     corpus = load_jsonl(DATA / "corpus.jsonl")
     began, copy = time.perf_counter(), 0

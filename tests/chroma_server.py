@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.processes import stop
 from tests.uiserver import free_port
 
 HOST = "127.0.0.1"
@@ -49,12 +50,7 @@ def chroma_server(folder: Path) -> Iterator[tuple[str, int]]:
         _wait_until_up(port, process, log_path)
         yield HOST, port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 10)
 
 
 def _wait_until_up(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.processes import stop
+
 LOCALHOST = "127.0.0.1"
 
 
@@ -50,12 +52,7 @@ def llama_server(model: Path, n_ctx: int = 2048, timeout_s: float = 60.0) -> Ite
             _wait_until_ready(process, f"{base_url}/models", log, timeout_s)
             yield base_url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, 10)
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log: Any,
