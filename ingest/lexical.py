@@ -155,7 +155,7 @@ class LexicalIndex:
             if owner is None or not chunk_id.startswith(f"{owner['version']}:"):
                 continue  # replaced or deleted since the snapshot was read
             found.append(Match(_stored_chunk(chunk_id, owner, snap.layout, row), 0.0,
-                               tuple(float(x) for x in snap.dense.vectors[row])))
+                               tuple(np.asarray(snap.dense.vectors[row]).tolist())))
         return found
 
     def describe(self, chunk_ids: list[str], filters: Filters | None = None
