@@ -9,8 +9,9 @@ through the real ingest pipeline (parse, split, chunk, Chroma, catalog, BM25 and
 snapshot); only the embedding is replayed: each chunk gets the vector the real model computed
 for that exact text when rtqa-index was built (embedding 100k chunks afresh would take three
 hours on this CPU). Copies are exact duplicates, so the scores are latency and size figures,
-not retrieval quality. Latency: all 103 dev questions asked on their quiz date, after one
-warm-up, dense search in memory and in Chroma. Writes bench/results/scale.json.
+not retrieval quality. Latency: all 103 dev questions asked on their quiz date, after a warm
+pass over the same questions, dense search in memory and in Chroma. Peak RSS is the search
+process's. Writes bench/results/scale.json.
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ def search_latency(data_dir: Path, backend: str, questions: list[dict[str, Any]]
         retrieval = services.settings.retrieval.model_copy(update={"dense_search": where})
         tuned = type(services)(services.settings.model_copy(update={"retrieval": retrieval}),
                                services.index)
-        search(questions[0]["question"], tuned, reference=question_date(questions[0]))
+        for question in questions:  # a warm pass: page in the mapped vectors and caches
+            search(question["question"], tuned, reference=question_date(question))
         seconds = []
         for question in questions:
             began = time.perf_counter()

@@ -15,6 +15,7 @@ then scored exactly. On the RealTime QA vectors (37k chunks, and grown to 100k) 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,7 @@ class DenseMatrix:
         """Rows and cosine similarities of the k nearest allowed rows, best first."""
         if len(self.vectors) == 0 or k <= 0:
             return []
+        _single_threaded_blas()
         query = np.asarray(query, dtype=np.float32)
         if self.reduced is None or self.basis is None:
             rows, scores = None, self.vectors @ query
@@ -72,6 +74,16 @@ class DenseMatrix:
             return cls(vectors)
         return cls(vectors, np.load(folder / "basis.npy"),
                    np.load(folder / "reduced.npy", mmap_mode="r"))
+
+
+@lru_cache(maxsize=1)
+def _single_threaded_blas() -> None:
+    """Once per process: these scans are memory-bound, and a multi-threaded BLAS keeps its
+    threads spinning after each call, which slowed the next question's ONNX embedding from
+    15 to 30 ms (bench/scale.py: search p50 40 -> 26 ms at 10k chunks)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 def _best(scores: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
