@@ -1,0 +1,161 @@
+"""The search snapshot's contents: BM25 over chunks and whole articles, the live chunks'
+vectors and their layout, built from the catalog and the store, and read from and written to
+one folder. `ingest/lexical.py` decides when to build, load and publish one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest.catalog import Catalog
+from ingest.dense import DenseMatrix
+from ingest.layout import ChunkLayout
+from ingest.store import StoredChunk, VectorStore, chunk_metadata
+from ingest.words import tokenize
+
+FETCH_BATCH = 4000
+
+
+@dataclass
+class Snapshot:
+    generation: int
+    chunks: Any  # bm25s.BM25 over "title + chunk text"; None for an empty store
+    articles: Any  # bm25s.BM25 over "title + article text"; None for an empty store
+    chunk_ids: list[str]  # grouped by article, in article order
+    chunk_article: np.ndarray  # row in the article arrays, per chunk
+    article_ids: list[str]
+    first_chunk: np.ndarray  # article row -> its first chunk's position; one extra at the end
+    article_day: np.ndarray  # date ordinal, -1 when undated
+    article_source: list[str]
+    dense: DenseMatrix  # the chunks' vectors, in chunk_ids order
+    layout: ChunkLayout  # where each chunk sits in its article, in chunk_ids order
+    _row_of: dict[str, int] | None = None
+
+    def row_of(self) -> dict[str, int]:
+        """Chunk id -> position, built on first use."""
+        if self._row_of is None:
+            self._row_of = {chunk_id: i for i, chunk_id in enumerate(self.chunk_ids)}
+        return self._row_of
+
+
+def build_snapshot(generation: int, catalog: Catalog, store: VectorStore,
+                   previous: Snapshot | None) -> Snapshot:
+    """A snapshot of the live articles and chunks, reusing the previous one's vectors."""
+    articles, chunks = _live_documents(catalog, store)
+    vectors = _vectors(store, [c.id for c in chunks], previous)
+    return _index_snapshot(generation, articles, chunks, DenseMatrix.build(vectors))
+
+
+def stored_chunk(chunk_id: str, owner: dict[str, Any], layout: ChunkLayout, row: int
+                  ) -> StoredChunk:
+    index, start, end = layout.position(row)
+    spans = layout.sentence_spans(row)
+    extra = {key: owner[key] for key in ("title", "source", "url", "published")}
+    meta = chunk_metadata(owner["id"], owner["version"], index, start, end, spans,
+                          {**extra, "published_day": owner["day"]})
+    return StoredChunk(id=chunk_id, article_id=owner["id"], version=owner["version"],
+                       index=index, text=owner["text"][start:end], start=start, end=end,
+                       sentence_spans=spans, metadata=meta)
+
+
+def _live_documents(catalog: Catalog, store: VectorStore
+                    ) -> tuple[list[dict[str, Any]], list[StoredChunk]]:
+    """Live articles from the catalog, and their live chunks from the store grouped by
+    article in the same order."""
+    articles = catalog.lexical_rows()
+    row = {a["id"]: (i, a["version"]) for i, a in enumerate(articles)}
+    live = [c for c in store.scan() if row.get(c.article_id, (0, None))[1] == c.version]
+    live.sort(key=lambda c: (row[c.article_id][0], c.index))
+    return articles, live
+
+
+def _vectors(store: VectorStore, chunk_ids: list[str], previous: Snapshot | None
+             ) -> np.ndarray:
+    """The chunks' vectors: those the previous snapshot holds are reused (a chunk id names
+    one version of one chunk, so its vector never changes), the rest read from the store."""
+    known = previous.row_of() if previous is not None else {}
+    rows = [known.get(chunk_id) for chunk_id in chunk_ids]
+    missing = [chunk_id for chunk_id, row in zip(chunk_ids, rows, strict=True) if row is None]
+    fetched: dict[str, tuple[float, ...]] = {}
+    for start in range(0, len(missing), FETCH_BATCH):
+        fetched.update((c.id, v) for c, v in store.fetch(missing[start:start + FETCH_BATCH]))
+    dims = len(next(iter(fetched.values()))) if fetched else (
+        previous.dense.vectors.shape[1] if previous is not None else 0)
+    vectors = np.zeros((len(chunk_ids), dims), dtype=np.float32)
+    for i, (chunk_id, row) in enumerate(zip(chunk_ids, rows, strict=True)):
+        if row is not None and previous is not None:
+            vectors[i] = previous.dense.vectors[row]
+        elif chunk_id in fetched:  # a chunk deleted meanwhile keeps a zero row: never near
+            vectors[i] = fetched[chunk_id]
+    return vectors
+
+
+def _index_snapshot(generation: int, articles: Sequence[dict[str, Any]],
+                    chunks: Sequence[StoredChunk], dense: DenseMatrix) -> Snapshot:
+    row = {a["id"]: i for i, a in enumerate(articles)}
+    chunk_article = np.array([row[c.article_id] for c in chunks], dtype=np.int64)
+    return Snapshot(
+        generation=generation,
+        chunks=_bm25([f"{c.metadata.get('title', '')}\n{c.text}" for c in chunks]),
+        articles=_bm25([f"{a['title']}\n{a['text']}" for a in articles]),
+        chunk_ids=[c.id for c in chunks],
+        chunk_article=chunk_article,
+        article_ids=[a["id"] for a in articles],
+        first_chunk=np.searchsorted(chunk_article, np.arange(len(articles) + 1)),
+        article_day=np.array([a["day"] if a["day"] is not None else -1 for a in articles],
+                             dtype=np.int64),
+        article_source=[a["source"] for a in articles],
+        dense=dense,
+        layout=ChunkLayout.build([(c.index, c.start, c.end, c.sentence_spans) for c in chunks]),
+    )
+
+
+def _bm25(texts: Sequence[str]) -> Any:
+    if not texts:
+        return None
+    import bm25s
+
+    index = bm25s.BM25()
+    index.index([tokenize(t) for t in texts], show_progress=False)
+    return index
+
+
+def write_snapshot(folder: Path, snap: Snapshot) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    if snap.chunks is not None:
+        snap.chunks.save(str(folder / "chunks"), show_progress=False)
+        snap.articles.save(str(folder / "articles"), show_progress=False)
+    np.save(folder / "chunk_article.npy", snap.chunk_article)
+    np.save(folder / "first_chunk.npy", snap.first_chunk)
+    np.save(folder / "article_day.npy", snap.article_day)
+    meta = {"chunk_ids": snap.chunk_ids, "article_ids": snap.article_ids,
+            "article_source": snap.article_source}
+    (folder / "docs.json").write_text(json.dumps(meta), encoding="utf-8")
+    snap.dense.save(folder)
+    snap.layout.save(folder)
+
+
+def read_snapshot(folder: Path, generation: int) -> Snapshot:
+    import bm25s
+
+    meta = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
+
+    def load(name: str) -> Any:
+        if not meta["chunk_ids"]:
+            return None
+        return bm25s.BM25.load(str(folder / name), show_progress=False)
+
+    return Snapshot(
+        generation=generation, chunks=load("chunks"), articles=load("articles"),
+        chunk_ids=meta["chunk_ids"], chunk_article=np.load(folder / "chunk_article.npy"),
+        article_ids=meta["article_ids"], first_chunk=np.load(folder / "first_chunk.npy"),
+        article_day=np.load(folder / "article_day.npy"),
+        article_source=meta["article_source"], dense=DenseMatrix.load(folder),
+        layout=ChunkLayout.load(folder),
+    )
