@@ -2,6 +2,7 @@
 
 Gradio's HTML component fills a JS/Handlebars template, so besides `& < > " '` the escaper
 also neutralises `{ } $ \\``: article text can never become markup, script or template code.
+Control characters and bidi overrides are dropped too, so text cannot display as something else.
 
     >>> escape('<img src=x onerror=alert(1)> {{x}}')
     '&lt;img src=x onerror=alert(1)&gt; &#123;&#123;x&#125;&#125;'
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ingest.models import Article
+from newsrag.terminal import safe
 from rag.models import Answer, AnswerSentence, Citation, Hit
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
@@ -26,8 +28,8 @@ STATUS_LABELS = {"quoted": "quoted", "supported": "supported", "reattributed": "
 
 
 def escape(text: object) -> str:
-    """Text as inert HTML: no tags, attributes, entities or template syntax survive."""
-    return _ESCAPE.sub(lambda m: _ENTITIES[m.group(0)], str(text))
+    """Text as inert HTML: no tags, attributes, entities, template syntax or controls survive."""
+    return _ESCAPE.sub(lambda m: _ENTITIES[m.group(0)], safe(str(text)))
 
 
 def plural(count: int, noun: str) -> str:
