@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def test_cli_output_carries_no_terminal_controls(corpus: Path, tmp_path: Path) -
            commands=len(commands) + 1, passed_through=0)
 
 
-def test_ui_shows_hostile_articles_as_text(corpus: Path, make_settings) -> None:  # type: ignore[no-untyped-def]
+def test_ui_shows_hostile_articles_as_text(corpus: Path, make_settings: Callable[..., Settings]) -> None:
     settings: Settings = make_settings()
     services = build_services(settings)
     ingest([str(corpus)], settings, services.index)
