@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import ingest
+from newsrag.errors import IngestError
 from newsrag.settings import Settings
 from rag.answering import Assistant
 from rag.services import build_services
 from tests.clirunner import run_cli
 from tests.reliability import record
 from ui.chat import AskForm, ChatHandlers
+from ui.guard import as_ui_error, guarded
 
 ESC, BEL, CSI8 = "\x1b", "\x07", "\x9b"
 TERMINAL_ATTACKS = {
@@ -118,3 +120,36 @@ def test_ui_shows_hostile_articles_as_text(corpus: Path, make_settings: Callable
         assert "{{" not in page and "${" not in page  # Gradio fills HTML through a template
         _assert_inert(page, "UI page")
     record("output safety: UI", pages=len(pages), attacks=len(MARKUP_ATTACKS), rendered_as_code=0)
+
+
+def test_ui_error_messages_are_escaped() -> None:
+    message = as_ui_error(IngestError(f"bad file {MARKUP_ATTACKS[1]}.txt")).message
+    assert "<" not in message and ">" not in message and "onerror" in message
+
+
+@pytest.mark.slow
+def test_error_toast_shows_markup_as_text(tmp_path: Path) -> None:
+    # Gradio renders a gr.Error's message as HTML: a file name must not become an element.
+    import gradio as gr
+
+    from tests.uiserver import chromium, free_port
+
+    @guarded
+    def fail() -> str:
+        raise IngestError('cannot read <b id="injected">evil</b><img src=x id="img">.txt')
+
+    with gr.Blocks() as demo:
+        button, out = gr.Button("Fail"), gr.Textbox()
+        button.click(fail, None, out)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        with chromium(tmp_path / "profile") as context:
+            page = context.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.get_by_role("button", name="Fail", exact=True).click()
+            page.get_by_text("cannot read", exact=False).wait_for(timeout=30_000)
+            assert page.locator("#injected, #img").count() == 0
+            assert '<b id="injected">evil</b>' in page.inner_text("body")
+    finally:
+        demo.close()

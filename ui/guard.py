@@ -1,6 +1,7 @@
 """Handler wrappers: expected errors become one clear `gr.Error` line, bugs never show a trace.
 
-With NEWSRAG_DEBUG=1 the traceback is also logged to the server's stderr.
+With NEWSRAG_DEBUG=1 the traceback is also logged to the server's stderr. Gradio renders a
+gr.Error's message as HTML, and messages can quote file names and article text, so they are escaped.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 import gradio as gr
 
 from newsrag.errors import NewsragError
+from ui.render import escape
 
 log = logging.getLogger("newsrag.ui")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,9 +28,9 @@ def as_ui_error(exc: Exception) -> gr.Error:
     if os.environ.get("NEWSRAG_DEBUG") == "1":
         log.exception("handler failed")
     if isinstance(exc, NewsragError):
-        return gr.Error(str(exc), print_exception=False)
-    return gr.Error(f"internal error: {type(exc).__name__}: {exc} (set NEWSRAG_DEBUG=1 on the "
-                    "server for the traceback)", print_exception=False)
+        return gr.Error(escape(str(exc)), print_exception=False)
+    return gr.Error(escape(f"internal error: {type(exc).__name__}: {exc} (set NEWSRAG_DEBUG=1 "
+                           "on the server for the traceback)"), print_exception=False)
 
 
 def guarded(handler: F) -> F:
