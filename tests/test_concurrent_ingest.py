@@ -23,6 +23,7 @@ import pytest
 from ingest.store import ChromaStore
 from newsrag.settings import StoreSettings
 from rag.search import retrieve
+from tests import reliability
 from tests.clirunner import NEWSRAG, run_cli
 from tests.conftest import REPO, rtqa_records
 from tests.fakes import FakeEmbedder
@@ -69,6 +70,7 @@ class Reader:
     asked: int = 0
     errors: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -77,11 +79,13 @@ class Reader:
         client = Client(self.url, verbose=False)
         while not self.stop.is_set():
             record = self.questions[self.asked % len(self.questions)]
+            started = time.perf_counter()
             try:
                 answer = client.predict(record["title"], None, api_name="/ask")
             except Exception as exc:  # any failure is what this test looks for
                 self.errors.append(f"{type(exc).__name__}: {exc}")
             else:
+                self.latencies.append(time.perf_counter() - started)
                 if record["doc_id"] not in {s["article_id"] for s in answer["sources"]}:
                     self.misses.append(record["title"])
             self.asked += 1
@@ -144,6 +148,11 @@ def test_the_ui_keeps_answering_while_another_process_ingests(
         r["doc_id"] for r in first + second}  # nothing of the refused ingest
     assert catalog.stats()["chunks"] == services.index.store.count()
     assert_consistent(services.settings)
+    latencies = sorted(reader.latencies)
+    reliability.record("ingest while serving", articles=len(first + second), lost=0,
+                       busy_refused=len(refused), asked=reader.asked,
+                       asked_during_ingest=reader.asked - asked_before, errors=0, misses=0,
+                       p95_s=round(latencies[max(0, int(0.95 * len(latencies)) - 1)], 2))
 
 
 def test_a_long_lived_store_sees_another_processes_writes(tmp_path: Path) -> None:

@@ -149,6 +149,20 @@ def test_upload_names_cannot_escape_the_uploads_folder(services: Services, tmp_p
     assert not (tmp_path.parent / "x.txt").exists()
 
 
+def test_an_upload_never_writes_through_a_link_out_of_the_uploads_folder(
+        services: Services, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me", encoding="utf-8")
+    uploads = services.settings.resolved_data_dir() / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    (uploads / "story.txt").symlink_to(outside)
+    source = tmp_path / "story.txt"
+    source.write_text(SEED_TEXT, encoding="utf-8")
+    with pytest.raises(NewsragError, match="outside the uploads folder"):
+        LibraryHandlers(services).save_upload(str(source))
+    assert outside.read_text(encoding="utf-8") == "keep me"
+
+
 def test_upload_type_and_size_are_checked(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     services = build_services(make_settings(NEWSRAG_UI__MAX_UPLOAD_MB="0.001"))
     exe, big = tmp_path / "tool.exe", tmp_path / "big.txt"
@@ -215,6 +229,11 @@ def test_only_loopback_may_be_served_without_authentication(settings: Settings) 
     assert auth_users(secured) == [("alice", "s3cret:with-colon")]
     with pytest.raises(ConfigError, match="name:password"):
         auth_users(open_ui.model_copy(update={"users": ["alice"]}))
+    # Gradio keeps one password per name and strips the name typed at login.
+    with pytest.raises(ConfigError, match="listed twice"):
+        auth_users(open_ui.model_copy(update={"users": ["alice:a", "alice:b"]}))
+    with pytest.raises(ConfigError, match="spaces"):
+        auth_users(open_ui.model_copy(update={"users": ["alice :a"]}))
 
 
 def test_cli_refuses_an_open_public_address(tmp_path: Path) -> None:

@@ -36,11 +36,16 @@ def is_loopback(host: str) -> bool:
 
 def auth_users(ui: UISettings) -> list[tuple[str, str]] | None:
     """(user, password) pairs from `ui.users` ("name:password"); refuses an open non-local bind."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for entry in ui.users:
         user, sep, password = entry.partition(":")
         if not (sep and user and password):
             raise ConfigError("ui.users entries must look like \"name:password\"")
+        # Gradio strips the name typed at login, and keeps one password per name.
+        if user != user.strip():
+            raise ConfigError(f"ui.users: the name {user!r} has spaces around it")
+        if user in dict(pairs):
+            raise ConfigError(f"ui.users: {user!r} is listed twice")
         pairs.append((user, password))
     if not pairs and not is_loopback(ui.host):
         raise ConfigError(
