@@ -8,13 +8,18 @@ import warnings
 from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
-from ingest.clean import normalize_line, normalize_text, parse_date
+from ingest.clean import TITLE_CHARS, normalize_line, normalize_text, parse_date, strip_hostile
 from ingest.models import Article
 from newsrag.errors import IngestError
 
+MAX_AUTHORS = 20
+NAME_CHARS = 100
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(?=\S)(.+?)(?<=\S)\1")
+# No inner part may contain its own delimiters: each scan then stops at the next one, so a
+# line of 10,000 "[" or "*" costs linear time, not quadratic.
+_MD_LINK = re.compile(r"!?\[([^\[\]\n]*)\]\([^()\n]*\)")
+_MD_EMPHASIS = [re.compile(rf"{mark}(?=\S)([^{chars}\n]+?)(?<=\S){mark}")
+                for mark, chars in ((r"\*\*", r"*"), ("__", "_"), (r"\*", r"*"), ("`", "`"))]
 _MD_HEADING = re.compile(r"^#{1,6}\s+", re.M)
 _BYLINE = re.compile(
     r"^(?:By\s+)?(?P<authors>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}"
@@ -30,7 +35,10 @@ def slug_id(hint: str, unique: str) -> str:
 
 
 def source_from_url(url: str) -> str:
-    host = urlparse(url).hostname or ""
+    try:
+        host = urlparse(url).hostname or ""
+    except ValueError:  # "http://[x" and the like: no outlet rather than no article
+        return ""
     return host.removeprefix("www.")
 
 
@@ -41,17 +49,18 @@ def parse_text_document(raw: str, location: str, markdown: bool = False) -> Arti
     if markdown:
         text = _strip_markdown(text)
     title = meta.get("title", "")
-    if not title:
-        first, _, rest = text.partition("\n")
+    first, _, rest = text.partition("\n")
+    if not title and len(first) <= TITLE_CHARS:  # a longer first line is text, not a title
         title, text = first, rest.strip()
-    title = normalize_line(title.lstrip("#"))
+    title = normalize_line(title.lstrip("#"), TITLE_CHARS)
     authors, source = _byline(text)
-    url = meta.get("url", "")
+    url = normalize_line(meta.get("url", ""))
     return Article(
-        id=meta.get("id") or slug_id(PurePosixPath(location).stem, location),
+        id=normalize_line(meta.get("id", "")) or slug_id(PurePosixPath(location).stem, location),
         title=title,
         text=text,
-        source=normalize_line(meta.get("source", "") or source or source_from_url(url)),
+        source=normalize_line(meta.get("source", "") or source or source_from_url(url),
+                              NAME_CHARS),
         url=url,
         published=parse_date(meta.get("published") or meta.get("date")),
         authors=_split_authors(meta.get("authors") or meta.get("author") or authors),
@@ -73,15 +82,21 @@ def _split_front_matter(text: str) -> tuple[dict[str, str], str]:
 
 def _strip_markdown(text: str) -> str:
     text = _MD_LINK.sub(r"\1", text)
-    text = _MD_EMPHASIS.sub(r"\2", text)
+    for emphasis in _MD_EMPHASIS:
+        text = emphasis.sub(r"\1", text)
     return _MD_HEADING.sub("", text)
 
 
 def _byline(text: str) -> tuple[str, str]:
     """Authors and outlet from a short 'By X' / 'X for Outlet' line at the start or end."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in (lines[-1:] + lines[:1]) if lines else []:
-        if len(line) > 80:
+    # Normalised text has no blank first or last line; slicing only short edges, never
+    # splitting the whole text, keeps a 50 MB one-line file from being copied twice more.
+    first_end = text.find("\n")
+    first_end = len(text) if first_end < 0 else first_end
+    last_start = text.rfind("\n") + 1
+    for start, end in ((last_start, len(text)), (0, first_end)):
+        line = text[start:end].strip() if end - start <= 80 else ""
+        if not line:
             continue
         match = _BYLINE.match(line)
         if match and (line.startswith("By ") or match.group("source")):
@@ -92,14 +107,16 @@ def _byline(text: str) -> tuple[str, str]:
 def _split_authors(value: str | list[str] | None) -> tuple[str, ...]:
     if not value:
         return ()
-    parts = value if isinstance(value, list) else re.split(r",|;|\band\b", value)
-    return tuple(name for name in (normalize_line(str(p)) for p in parts) if name)
+    parts = value if isinstance(value, list) else re.split(r",|;|\band\b", value[:2000])
+    names = (normalize_line(p, NAME_CHARS) for p in parts[:MAX_AUTHORS] if isinstance(p, str))
+    return tuple(name for name in names if name)
 
 
 def parse_html_document(raw: str, location: str, url: str = "") -> Article:
     """An HTML page: main text and metadata extracted by trafilatura."""
     import trafilatura
 
+    raw = strip_hostile(raw)  # lxml would drop a lone ESC and keep "[31m" as text
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # trafilatura warns about lxml truth-testing
         doc = trafilatura.bare_extraction(
@@ -107,17 +124,20 @@ def parse_html_document(raw: str, location: str, url: str = "") -> Article:
             include_tables=False, as_dict=True,
         )
     if not isinstance(doc, dict) or not (doc.get("text") or "").strip():
-        raise IngestError("HTML page has no main text")
+        # libxml2 drops text nodes over 10 MB and trees over 256 levels deep
+        size = f" (a page of {len(raw) / 1e6:.0f} MB)" if len(raw) > 1_000_000 else ""
+        raise IngestError(f"HTML page has no main text{size}")
     text = normalize_text(doc["text"])
-    title = normalize_line(doc.get("title") or "")
+    title = normalize_line(doc.get("title") or "", TITLE_CHARS)
     if text.startswith(title + "\n"):
         text = text[len(title):].strip()
-    page_url = doc.get("url") or url
+    page_url = normalize_line(doc.get("url") or url)
     return Article(
         id=slug_id(title or PurePosixPath(location).stem, page_url or location),
         title=title,
         text=text,
-        source=normalize_line(doc.get("sitename") or "") or source_from_url(page_url or ""),
+        source=normalize_line(doc.get("sitename") or "", NAME_CHARS)
+        or source_from_url(page_url or ""),
         url=page_url or "",
         published=parse_date(doc.get("date")),
         authors=_split_authors(doc.get("author")),

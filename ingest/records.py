@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
 
-from ingest.clean import normalize_line, normalize_text, parse_date
-from ingest.formats import slug_id, source_from_url
+from ingest.clean import TITLE_CHARS, normalize_line, normalize_text, parse_date, strip_hostile
+from ingest.formats import MAX_AUTHORS, NAME_CHARS, slug_id, source_from_url
 from ingest.models import Article, Skip
 from newsrag.errors import IngestError
 from newsrag.settings import JsonFields
+
+MAX_ID_CHARS = 256
 
 
 def parse_json_records(raw: str, location: str, fields: JsonFields) -> Iterator[Article | Skip]:
@@ -19,6 +22,8 @@ def parse_json_records(raw: str, location: str, fields: JsonFields) -> Iterator[
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise IngestError(f"invalid JSON: {exc.msg} at line {exc.lineno}") from None
+    except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, 100,000 nested lists
+        raise IngestError(f"invalid JSON: {_short(exc)}") from None
     if isinstance(data, dict):
         nested = data.get("articles") or data.get("items") or data.get("data")
         data = nested if isinstance(nested, list) else [data]
@@ -30,8 +35,8 @@ def parse_json_records(raw: str, location: str, fields: JsonFields) -> Iterator[
 
 def parse_jsonl_records(raw: str, location: str, fields: JsonFields) -> Iterator[Article | Skip]:
     """One article record per line; a broken line is skipped with its line number."""
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
+    for number, line in enumerate(_lines(raw), start=1):
+        if not line or line.isspace():
             continue
         where = f"{location}:{number}"
         try:
@@ -39,7 +44,21 @@ def parse_jsonl_records(raw: str, location: str, fields: JsonFields) -> Iterator
         except json.JSONDecodeError as exc:
             yield Skip(where, f"malformed JSON line: {exc.msg}")
             continue
+        except (ValueError, RecursionError) as exc:
+            yield Skip(where, f"malformed JSON line: {_short(exc)}")
+            continue
         yield _record_or_skip(record, where, location, fields)
+
+
+def _lines(raw: str) -> Iterator[str]:
+    """Lines one at a time, not a list of copies. Only \n ends a line: str.splitlines()
+    would also split at U+2028 and other separators that JSON strings may hold unescaped."""
+    start = 0
+    while start <= len(raw):
+        end = raw.find("\n", start)
+        end = len(raw) if end < 0 else end
+        yield raw[start:end]
+        start = end + 1
 
 
 def _record_or_skip(
@@ -58,26 +77,47 @@ def article_from_record(
 ) -> Article:
     """Map a record's keys to an Article using the configured field names."""
     text = _first(record, fields.text)
-    if not isinstance(text, str) or not text.strip():
+    if text is None or (isinstance(text, str) and not text.strip()):
         raise IngestError(f"no text field (looked for {', '.join(fields.text)})")
-    title = _first(record, fields.title)
+    if not isinstance(text, str):
+        raise IngestError(f"text is a {_kind(text)}, not a string")
     url = _first(record, fields.url)
-    url = url if isinstance(url, str) else ""
-    explicit_id = _first(record, fields.id)
-    if explicit_id is not None and not isinstance(explicit_id, str | int):
-        raise IngestError(f"id is a {type(explicit_id).__name__}, not a string")
-    title = normalize_line(title) if isinstance(title, str) else ""
+    url = normalize_line(url) if isinstance(url, str) else ""
+    title = _first(record, fields.title)  # other fields of a wrong type are left empty
+    title = normalize_line(title, TITLE_CHARS) if isinstance(title, str) else ""
     source = _first(record, fields.source)
     return Article(
-        id=str(explicit_id) if explicit_id not in (None, "") else slug_id(title, url or where),
+        id=_record_id(_first(record, fields.id)) or slug_id(title, url or where),
         title=title,
         text=normalize_text(text),
-        source=normalize_line(source) if isinstance(source, str) else source_from_url(url),
+        source=(normalize_line(source, NAME_CHARS) if isinstance(source, str)
+                else source_from_url(url)),
         url=url,
         published=parse_date(_first(record, fields.published)),
         authors=_authors(_first(record, fields.authors)),
         location=location,
     )
+
+
+def _record_id(value: Any) -> str:
+    """A record's own id, or "" when it has none; an id of a wrong type refuses the record."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise IngestError(f"id is a {_kind(value)}, not a string")
+    found = normalize_line(str(value))
+    if len(found) > MAX_ID_CHARS:
+        raise IngestError(f"id longer than {MAX_ID_CHARS} characters")
+    return found
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "object", list: "list", bool: "boolean", int: "number", float: "number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).split("\n", 1)[0][:120] or type(exc).__name__
 
 
 def _first(record: dict[str, Any], keys: list[str]) -> Any:
@@ -88,24 +128,29 @@ def _first(record: dict[str, Any], keys: list[str]) -> Any:
 
 
 def _authors(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
+    if isinstance(value, str | dict):
         value = [value]
     if not isinstance(value, list):
         return ()
-    names = (normalize_line(v.get("name", "") if isinstance(v, dict) else str(v)) for v in value)
-    return tuple(name for name in names if name)
+    names = (v.get("name") if isinstance(v, dict) else v for v in value[:MAX_AUTHORS])
+    found = (normalize_line(name, NAME_CHARS) for name in names if isinstance(name, str))
+    return tuple(name for name in found if name)
 
 
 def parse_feed(raw: bytes, location: str) -> Iterator[Article | Skip]:
     """An RSS or Atom feed: one article per entry, its content (or summary) as the text."""
     import feedparser
 
-    feed = feedparser.parse(raw)
+    _refuse_entity_declarations(raw)
+    # A stream, never bytes: feedparser opens bytes that name an existing file as that file.
+    # Its HTML sanitiser and link resolver are off: html_to_text keeps only the text anyway,
+    # and on tag-heavy content they took 7 s a megabyte.
+    feed = feedparser.parse(io.BytesIO(raw), sanitize_html=False, resolve_relative_uris=False)
     if not feed.entries:
         if feed.bozo:
             raise IngestError(f"not a readable feed: {feed.bozo_exception}")
         raise IngestError("feed has no entries")
-    outlet = normalize_line(feed.feed.get("title", ""))
+    outlet = normalize_line(feed.feed.get("title", ""), NAME_CHARS)
     for index, entry in enumerate(feed.entries):
         where = f"{location}#{index}"
         try:
@@ -117,11 +162,11 @@ def parse_feed(raw: bytes, location: str) -> Iterator[Article | Skip]:
 def _article_from_entry(entry: Any, where: str, location: str, outlet: str) -> Article:
     contents = entry.get("content") or []
     body = contents[0].get("value", "") if contents else entry.get("summary", "")
-    text = normalize_text(html_to_text(body))
+    text = normalize_text(html_to_text(strip_hostile(body)))
     if not text:
         raise IngestError("feed entry has no text")
-    title = normalize_line(entry.get("title", ""))
-    link = entry.get("link", "")
+    title = normalize_line(entry.get("title", ""), TITLE_CHARS)
+    link = normalize_line(entry.get("link", ""))
     authors = [a.get("name", "") for a in entry.get("authors", [])] or [entry.get("author", "")]
     published = entry.get("published_parsed") or entry.get("updated_parsed")
     return Article(
@@ -134,6 +179,17 @@ def _article_from_entry(entry: Any, where: str, location: str, outlet: str) -> A
         authors=_authors(authors),
         location=location,
     )
+
+
+def _refuse_entity_declarations(raw: bytes) -> None:
+    """Entities are only declared in a DOCTYPE's internal subset: refuse feeds that have one
+    (billion laughs, external entities) instead of trusting the parser's limits."""
+    folded = raw.lower()  # feedparser's fallback SGML parser ignores case
+    for codec in ("utf-8", "utf-16-le", "utf-16-be"):
+        doctype = folded.find("<!doctype".encode(codec))
+        if doctype >= 0 and folded.find("<!entity".encode(codec), doctype) >= 0:
+            raise IngestError("feed declares XML entities (<!ENTITY> in its DOCTYPE): "
+                              "refused, entity expansion and external entities are unsafe")
 
 
 def html_to_text(fragment: str) -> str:

@@ -1,4 +1,6 @@
 import json
+import time
+from pathlib import Path
 
 import pytest
 
@@ -125,3 +127,110 @@ def test_rss_and_atom_feeds() -> None:
 def test_not_a_feed_is_an_error() -> None:
     with pytest.raises(IngestError):
         list(parse_feed(b"<html>nope</html>", "/x/a.xml"))
+
+
+BODY = "The council approved the budget on Tuesday after a long debate. " * 3
+
+
+@pytest.mark.parametrize(
+    ("record", "outcome"),
+    [
+        ({"text": 42}, "text is a number"),
+        ({"text": ["para one", "para two"]}, "text is a list"),
+        ({"text": {"value": BODY}}, "text is a object"),
+        ({"text": "   "}, "no text field"),
+        ({"id": ["a", "b"], "text": BODY}, "id is a list"),
+        ({"id": {"x": 1}, "text": BODY}, "id is a object"),
+        ({"id": 1.5, "text": BODY}, "id is a number"),
+        ({"id": True, "text": BODY}, "id is a boolean"),
+        ({"id": "x" * 300, "text": BODY}, "id longer than 256"),
+        # Wrong types in optional fields leave them empty; the article is kept.
+        ({"id": 7, "title": {"en": "T"}, "text": BODY, "published": "yesterday-ish",
+          "authors": [["A", "B"], 3, {"name": "Real Name"}, {"name": 5}], "url": 9,
+          "source": ["x"]}, Article),
+        ({"text": BODY, "published": 1e300, "url": "http://[broken", "authors": {"name": "Ann"}},
+         Article),
+    ],
+)
+def test_jsonl_wrong_types_refuse_the_record_or_are_ignored(record: dict[str, object],
+                                                           outcome: object) -> None:
+    (item,) = parse_jsonl_records(json.dumps(record), "/x/c.jsonl", FIELDS)
+    if outcome is Article:
+        assert isinstance(item, Article) and item.text == BODY.strip()
+        assert item.title == "" and item.published is None
+        assert item.authors in ((), ("Real Name",), ("Ann",))
+    else:
+        assert isinstance(item, Skip) and str(outcome) in item.reason
+
+
+def test_jsonl_hostile_lines_cost_only_themselves() -> None:
+    good = json.dumps({"id": "good", "text": BODY + "\u2028Line separator inside."},
+                      ensure_ascii=False)  # a raw U+2028, as JSON allows
+    lines = [good, "[" * 100_000, '{"id": ' + "9" * 5000 + ', "text": "x"}',
+             '{"text": "unterminated', "\x00\x01binary\x02", "NaN", good.replace("good", "two")]
+    items = list(parse_jsonl_records("\n".join(lines), "/x/c.jsonl", FIELDS))
+    assert [i.id for i in items if isinstance(i, Article)] == ["good", "two"]
+    first = items[0]
+    assert isinstance(first, Article) and "Line separator inside." in first.text
+    skips = [i for i in items if isinstance(i, Skip)]
+    assert [s.location for s in skips] == [f"/x/c.jsonl:{n}" for n in (2, 3, 4, 5, 6)]
+    assert all("malformed JSON" in s.reason or "not an object" in s.reason for s in skips)
+
+
+@pytest.mark.parametrize("raw", ["42", '"just a string"', "null", "true", "[" * 50_000 + "]" * 50_000])
+def test_json_of_the_wrong_shape_is_an_error(raw: str) -> None:
+    with pytest.raises(IngestError, match="JSON"):
+        list(parse_json_records(raw, "/x/a.json", FIELDS))
+
+
+LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY lol "lol">\n'
+          + "".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">\n'
+                    for i in range(1, 10)).replace("&lol0;", "&lol;")
+          + ']>\n<rss version="2.0"><channel><title>T</title><item><title>x</title>'
+            '<description>Text long enough to be an article. &lol9;</description></item>'
+            '</channel></rss>')
+
+
+def test_feeds_declaring_entities_are_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("S3CRET-TOKEN")
+    xxe = LAUGHS.split("<!DOCTYPE")[0] + (
+        f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}">]><rss version="2.0"><channel>'
+        '<item><title>x</title><description>Text long enough to be an article. &xxe;'
+        '</description></item></channel></rss>')
+    for raw in (LAUGHS.encode(), xxe.encode(), xxe.encode("utf-16")):
+        with pytest.raises(IngestError, match="declares XML entities"):
+            list(parse_feed(raw, "/x/feed.xml"))
+
+
+def test_a_feed_whose_bytes_name_a_file_is_not_read_from_that_file(tmp_path: Path) -> None:
+    target = tmp_path / "private.xml"
+    target.write_text(RSS)
+    with pytest.raises(IngestError):  # feedparser.parse(bytes) would open the file
+        list(parse_feed(str(target).encode(), "/x/feed.xml"))
+
+
+def test_external_dtd_is_never_fetched(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.dtd"
+    secret.write_text('<!ENTITY story "S3CRET-TOKEN">')
+    raw = RSS.replace('<?xml version="1.0"?>',
+                      f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "file://{secret}">')
+    first = next(iter(parse_feed(raw.encode(), "/x/feed.xml")))
+    assert isinstance(first, Article) and "S3CRET" not in first.text
+
+
+def test_hostile_characters_and_sizes_in_documents() -> None:
+    raw = "\x1b[31mHeadline\x1b[0m \u202eevil\n" + BODY.replace("budget", "bud\x00get\u2066")
+    article = parse_text_document(raw, "/x/a.txt")
+    assert (article.title, article.text) == ("Headline evil", BODY.strip())
+    one_line = parse_text_document("word " * 1000, "/x/one-line.txt")
+    assert one_line.title == "" and one_line.text.count("word") == 1000  # text, not a title
+    page = HTML.replace("Storm hits coast</h1>", "Storm\u202e hits\x1b]0;x\x07 coast</h1>")
+    assert "\u202e" not in parse_html_document(page, "/x/s.html").text
+
+
+def test_markdown_markup_on_a_hostile_line_takes_linear_time() -> None:
+    started = time.perf_counter()
+    for raw in ("[" * 200_000, "*a " * 70_000, "`" * 200_000 + "x", "](" * 100_000):
+        parse_text_document("Title\n" + raw, "/x/a.md", markdown=True)
+    assert time.perf_counter() - started < 10  # quadratic: minutes
