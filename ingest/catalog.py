@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,8 @@ from typing import Any
 
 from ingest.clean import date_ordinal
 from ingest.models import Article, Sentence
-from newsrag.errors import StoreError
+from ingest.sqlite_guard import reporting_failures
+from newsrag.errors import StoreError, describe_failure
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,6 +64,7 @@ class ChunkSet:
         return [f"{self.version}:{i}" for i in range(self.n_chunks)]
 
 
+@reporting_failures
 class Catalog:
     """One SQLite file; safe for one writer and many readers (WAL)."""
 
@@ -86,18 +88,22 @@ class Catalog:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"article catalog {self.path} is unreadable: {exc}") from None
+            raise StoreError(f"article catalog {self.path} is unreadable: "
+                             f"{describe_failure(exc)}") from None
         return conn
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
         try:
-            yield self.db
+            yield db
+            db.execute("COMMIT")  # may fail too (a full disk): then roll back as well
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if db.in_transaction:
+                with suppress(sqlite3.Error):  # the original error says more
+                    db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -19,7 +19,8 @@ from ingest.embed import Embedder, make_embedder
 from ingest.lexical import LexicalIndex
 from ingest.models import Article, Chunk, Sentence
 from ingest.store import Match, VectorStore, chunk_metadata, make_store
-from newsrag.errors import StoreBusyError, StoreError
+from newsrag.crashpoints import crash_point
+from newsrag.errors import RESTORE_HINT, StoreBusyError, StoreError
 from newsrag.settings import Settings
 
 
@@ -51,14 +52,42 @@ class Index:
         self.lock_timeout_s = lock_timeout_s
 
     @contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the write lock, undo any interrupted write, and check the embedder matches;
+    def writing(self, verify: bool = True) -> Iterator[None]:
+        """Hold the write lock, undo any interrupted write, and check the embedder matches
+        and (unless the caller does it later) that the store holds what the catalog lists;
         the BM25 index is brought up to date before the lock is released."""
         with write_lock(self.data_dir, self.lock_timeout_s):
             self._check_embedder()
+            crash_point("recover")
             self.recover()
+            if verify:
+                self.verify()
             yield
             self.lexical.refresh()
+
+    def verify(self) -> None:
+        """After recovery the store holds exactly the live chunks: any other count means it
+        was deleted, damaged or swapped, and writing on would bury that."""
+        listed, held = self.catalog.stats()["chunks"], self.store.count()
+        if held != listed:
+            raise StoreError(
+                f"the vector store holds {held} chunks but the catalog in {self.data_dir} "
+                f"lists {listed}: it was deleted, damaged or replaced; {RESTORE_HINT}")
+
+    def check_intact(self) -> None:
+        """Refuse a data dir that lost one half: a catalog listing articles without its
+        vector store, or a vector store without its catalog (never served as empty)."""
+        files_present = getattr(self.store, "files_present", None)  # embedded stores can tell
+        present = files_present() if files_present is not None else None
+        if present is None:
+            return
+        if not self.catalog.path.exists():
+            if present:
+                raise StoreError(f"the article catalog {self.catalog.path} is missing but the "
+                                 f"vector store beside it is not; {RESTORE_HINT}")
+        elif not present and not self.catalog.is_empty():
+            raise StoreError(f"the vector store in {self.data_dir} is missing but the catalog "
+                             f"lists {self.catalog.stats()['articles']} articles; {RESTORE_HINT}")
 
     def _check_embedder(self) -> None:
         built_with = self.catalog.get_meta("embedder")
@@ -73,12 +102,14 @@ class Index:
     def recover(self) -> int:
         """Drop chunks of interrupted or replaced writes; returns how many sets were dropped."""
         leftovers = self.catalog.leftover_chunk_sets()
-        self._drop(leftovers)
+        self._drop(leftovers, "recover")
         return len(leftovers)
 
-    def _drop(self, sets: Sequence[ChunkSet]) -> None:
+    def _drop(self, sets: Sequence[ChunkSet], why: str = "drop") -> None:
         if sets:
+            crash_point(f"{why}.store")
             self.store.delete([chunk_id for s in sets for chunk_id in s.chunk_ids()])
+            crash_point(f"{why}.catalog")
             self.catalog.forget_chunk_sets(sets)
 
     def embed(self, batch: Sequence[PreparedArticle]) -> list[list[float]]:
@@ -90,18 +121,22 @@ class Index:
         chunks = [c for p in batch for c in p.chunks]
         if vectors is None:
             vectors = self.embed(batch)
+        crash_point("catalog.pending")
         self.catalog.mark_pending(p.chunk_set for p in batch)
         ids, metas = [], []
         for prepared in batch:
             for chunk in prepared.chunks:
                 ids.append(f"{prepared.version}:{chunk.index}")
                 metas.append(_metadata(prepared, chunk))
+        crash_point("store.add")
         self.store.add(ids, vectors, [c.text for c in chunks], metas)
+        crash_point("catalog.commit")
         replaced = self.catalog.make_live((p.article, p.chunk_set, p.sentences) for p in batch)
         self._drop(replaced)
 
     def remove(self, article_ids: Sequence[str]) -> list[str]:
         """Delete articles and their chunks; returns the ids that existed."""
+        crash_point("catalog.remove")
         removed = self.catalog.remove_articles(article_ids)
         self._drop(removed)
         return [s.article_id for s in removed]
@@ -166,11 +201,14 @@ def write_lock(data_dir: Path, timeout_s: float = 0.0) -> Iterator[None]:
 
 def open_index(settings: Settings, embedder: Embedder | None = None,
                store: VectorStore | None = None) -> Index:
-    """The index for these settings; the model and Chroma open lazily on first use."""
+    """The index for these settings, checked for lost halves; the model and Chroma open
+    lazily on first use."""
     data_dir = settings.resolved_data_dir()
-    return Index(
+    index = Index(
         data_dir,
         embedder or make_embedder(settings.embedding),
         store or make_store(settings.store, data_dir),
         settings.store.lock_timeout_s,
     )
+    index.check_intact()
+    return index

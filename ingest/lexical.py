@@ -14,9 +14,11 @@ chunk layout) is built in ingest/snapshot.py; this module decides when, and sear
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -26,14 +28,24 @@ from pathlib import Path
 import numpy as np
 
 from ingest.catalog import Catalog
-from ingest.snapshot import Snapshot, build_snapshot, read_snapshot, stored_chunk, write_snapshot
+from ingest.snapshot import (
+    Snapshot,
+    build_snapshot,
+    is_whole,
+    read_snapshot,
+    stored_chunk,
+    write_snapshot,
+)
 from ingest.store import Filters, Match, VectorStore
 from ingest.words import STOPWORDS, tokenize
-from newsrag.errors import StoreBusyError
+from newsrag.crashpoints import crash_point
+from newsrag.errors import StoreBusyError, StoreError, describe_failure
 
 __all__ = ["STOPWORDS", "LexicalHits", "LexicalIndex", "tokenize"]
 
 _LOCK = threading.Lock()
+_log = logging.getLogger("newsrag")
+RETRY_S = 30.0  # after a failed rebuild, how long the last whole snapshot is served as it is
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class LexicalIndex:
         # writer works, whose own rebuild will publish the new snapshot when it finishes.
         self.exclusive = exclusive
         self._snapshot: Snapshot | None = None
+        self._retry_at = 0.0  # no rebuild before this (time.monotonic) after one failed
 
     def search(self, query: str, limit: int, filters: Filters | None = None) -> LexicalHits:
         """The best `limit` chunks and articles for the query under the filters."""
@@ -123,20 +136,37 @@ class LexicalIndex:
         """The up-to-date snapshot, loading or rebuilding it if needed."""
         generation = self.catalog.generation()
         with _LOCK:
-            if self._snapshot is None or self._snapshot.generation != generation:
-                self._snapshot = self._load(generation) or self._rebuild_or_keep(generation)
-            return self._snapshot
+            snap = self._snapshot
+            if snap is None or (snap.generation != generation
+                                and time.monotonic() >= self._retry_at):
+                snap = self._load(generation) or self._rebuild_or_keep(generation)
+                self._snapshot = snap
+            return snap
 
     def _rebuild_or_keep(self, generation: int) -> Snapshot:
         """Stale on disk. With no writer at work (one crashed), rebuild it. While a writer
         works, the store changes under a rebuild, so keep serving the last whole snapshot
-        (its replaced chunks are dropped when read): the writer publishes the next one."""
+        (its replaced chunks are dropped when read): the writer publishes the next one. The
+        same when the store cannot be read (a full disk, damage), with a warning."""
         try:
             with self.exclusive():
-                return self._build(self.catalog.generation())
+                snap = self._build(self.catalog.generation())
+                try:
+                    self._publish(snap)
+                except StoreError as exc:  # e.g. a full disk: searched in memory all the same
+                    _log.warning("newsrag: warning: %s", exc)
+                return snap
         except StoreBusyError:
             kept = self._snapshot or self._load(self._read_current()[0])
-            return kept if kept is not None else self._build(generation, publish=False)
+            return kept if kept is not None else self._build(generation, whole=False)
+        except StoreError as exc:
+            kept = self._snapshot or self._load(self._read_current()[0])
+            if kept is None:
+                raise
+            self._retry_at = time.monotonic() + RETRY_S
+            _log.warning("newsrag: warning: searching the last complete index, which misses "
+                         "the latest changes: %s", exc)
+            return kept
 
     def refresh(self) -> bool:
         """Rebuild now if the snapshot on disk is stale; True if it was rebuilt."""
@@ -144,15 +174,16 @@ class LexicalIndex:
         if self._read_current()[0] == generation:
             return False
         with _LOCK:
-            self._snapshot = self._build(generation)
+            self._snapshot = snap = self._build(generation)
+        self._publish(snap)
         return True
 
     def _read_current(self) -> tuple[int, Path | None]:
         try:
             name = (self.root / "CURRENT").read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
+            return int(name.split("-", 1)[0]), self.root / name
+        except (OSError, ValueError):  # missing or damaged: rebuilt like a stale one
             return -1, None
-        return int(name.split("-", 1)[0]), self.root / name
 
     def _load(self, generation: int) -> Snapshot | None:
         for _ in range(2):  # a concurrent rebuild may replace the folder as we open it
@@ -160,25 +191,39 @@ class LexicalIndex:
             if on_disk != generation or folder is None:
                 return None
             try:
-                return read_snapshot(folder, generation)
+                snap = read_snapshot(folder, generation)
             except FileNotFoundError:
                 continue
+            except Exception:  # damaged files of any kind: derived data, so rebuilt
+                return None
+            return snap if is_whole(snap) else None
         return None
 
-    def _build(self, generation: int, publish: bool = True) -> Snapshot:
+    def _build(self, generation: int, whole: bool = True) -> Snapshot:
         previous = self._snapshot or self._load(self._read_current()[0])
-        snap = build_snapshot(generation, self.catalog, self.store, previous)
-        if not publish:
-            return snap
-        folder = self.root / f"{generation}-{uuid.uuid4().hex[:8]}"
-        write_snapshot(folder, snap)
+        crash_point("snapshot.build")
+        return build_snapshot(generation, self.catalog, self.store, previous, whole)
+
+    def _publish(self, snap: Snapshot) -> None:
+        """Write to a fresh folder, then switch CURRENT to it atomically; a failed write
+        (a full disk) leaves the previous snapshot current and no partial files behind."""
+        folder = self.root / f"{snap.generation}-{uuid.uuid4().hex[:8]}"
         pointer = self.root / f"CURRENT.{uuid.uuid4().hex[:8]}"
-        pointer.write_text(folder.name, encoding="utf-8")
-        os.replace(pointer, self.root / "CURRENT")
+        try:
+            crash_point("snapshot.write")
+            write_snapshot(folder, snap)
+            pointer.write_text(folder.name, encoding="utf-8")
+            crash_point("snapshot.publish")
+            os.replace(pointer, self.root / "CURRENT")
+        except OSError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            pointer.unlink(missing_ok=True)
+            raise StoreError(f"cannot save the search index under {self.root}: "
+                             f"{describe_failure(exc)}") from None
+        crash_point("snapshot.cleanup")
         for old in self.root.iterdir():
             if old.is_dir() and old.name != folder.name:
                 shutil.rmtree(old, ignore_errors=True)
-        return snap
 
 
 def _day(snap: Snapshot, row: int) -> int | None:

@@ -103,16 +103,16 @@ class OnnxEmbedder:
 
     def _load(self) -> None:
         source = self.model_path or packaged_model_path()
+        if not source.is_dir():
+            raise ModelError(f"no embedding model at {source} (embedding.model)")
         if not (source / "tokenizer.json").is_file():
             raise ModelError(f"no tokenizer.json in the embedding model at {source}")
         self.max_tokens = _max_seq_length(source)
         self._pooling = _pooling_mode(source)
-        from tokenizers import Tokenizer
-
-        self._counter = Tokenizer.from_file(str(source / "tokenizer.json"))
+        self._counter = _tokenizer(source)
         self._counter.no_truncation()
         self._counter.no_padding()
-        self._encoder = Tokenizer.from_file(str(source / "tokenizer.json"))
+        self._encoder = _tokenizer(source)
         self._encoder.enable_truncation(self.max_tokens)
         self._encoder.enable_padding()
         model_file = exported_model(source, self._cache_root() / self.label, self.quantize)
@@ -124,6 +124,16 @@ class OnnxEmbedder:
         # Per user, not per data dir: one export serves every store on the machine.
         base = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
         return Path(base).expanduser() / "newsrag" / "models"
+
+
+def _tokenizer(source: Path) -> Any:
+    from tokenizers import Tokenizer
+
+    try:
+        return Tokenizer.from_file(str(source / "tokenizer.json"))
+    except Exception as exc:  # tokenizers raises its own untyped errors for a bad file
+        raise ModelError(f"cannot read the tokenizer of the embedding model at {source}: "
+                         f"{' '.join(str(exc).split())}") from None
 
 
 def exported_model(source: Path, cache_root: Path, quantize: bool) -> Path:
@@ -171,8 +181,12 @@ def _export(source: Path, target: Path) -> None:
     except ImportError as exc:
         raise ModelError(f"exporting the model to ONNX needs torch and transformers: {exc}"
                          ) from None
-    model = AutoModel.from_pretrained(str(source), local_files_only=True).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=True)
+    try:
+        model = AutoModel.from_pretrained(str(source), local_files_only=True).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load the embedding model at {source}: "
+                         f"{' '.join(str(exc).split())}") from None
     probe = tokenizer(["A probe sentence.", "Another, longer probe sentence for the export."],
                       padding=True, return_tensors="pt")
     names = ["input_ids", "attention_mask", "token_type_ids"]

@@ -28,6 +28,7 @@ from ingest.index import Index, PreparedArticle, open_index
 from ingest.models import Article, IngestReport, Skip
 from ingest.segment import split_sentences
 from ingest.sources import SourceFile, discover_sources, is_url, read_source
+from newsrag.crashpoints import crash_point
 from newsrag.settings import ChunkingSettings, Settings
 
 OnEvent = Callable[[str, IngestReport], None]
@@ -64,12 +65,12 @@ def ingest(
     started = time.perf_counter()
     index = index or open_index(settings)
     notify = on_event or (lambda kind, report: None)
-    with index.writing():
+    with index.writing(verify=False):  # verified below, while the first batch is parsed
         run = _Run(index, IngestReport(), index.catalog.live_hashes())
         fingerprint = pipeline_fingerprint(settings, index.embedder.name)
         events = _events(list(inputs), settings, index, fingerprint, run.known)
         # Chroma takes a second to import and open: do it while the first batch is parsed.
-        run.writing = run.writer.submit(_open_store, index)
+        run.writing = run.writer.submit(index.verify)
         try:
             for kind, payload in _in_background(events):
                 _handle(run, kind, payload)
@@ -124,6 +125,7 @@ def _events(inputs: list[str], settings: Settings, index: Index, fingerprint: st
                 whole_file_failed |= item.location == location
                 yield "skip", item
             else:
+                crash_point("parse")
                 version = _version(item, fingerprint)
                 unchanged = known.get(item.id) == (item.content_hash, version)
                 prepared = None if unchanged else _prepare(
@@ -182,6 +184,8 @@ def _flush(run: _Run) -> None:
     """Embed the batch here, then store it in the writer thread after the previous write."""
     batch, files = run.batch, run.done_files
     run.batch, run.done_files = [], []
+    if batch:
+        crash_point("embed")
     vectors = run.index.embed(batch) if batch else []
     _wait_for_write(run)
 
@@ -189,14 +193,11 @@ def _flush(run: _Run) -> None:
         if batch:
             run.index.write(batch, vectors)
         if files:
+            crash_point("files.record")
             run.index.catalog.record_files(files)
 
     run.writing = run.writer.submit(write)
     run.report.chunks += sum(len(p.chunks) for p in batch)
-
-
-def _open_store(index: Index) -> None:
-    index.store.count()
 
 
 def _wait_for_write(run: _Run) -> None:

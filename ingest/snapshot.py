@@ -18,6 +18,7 @@ from ingest.dense import DenseMatrix
 from ingest.layout import ChunkLayout
 from ingest.store import StoredChunk, VectorStore, chunk_metadata
 from ingest.words import tokenize
+from newsrag.errors import RESTORE_HINT, StoreError
 
 FETCH_BATCH = 4000
 
@@ -45,9 +46,14 @@ class Snapshot:
 
 
 def build_snapshot(generation: int, catalog: Catalog, store: VectorStore,
-                   previous: Snapshot | None) -> Snapshot:
-    """A snapshot of the live articles and chunks, reusing the previous one's vectors."""
+                   previous: Snapshot | None, whole: bool = True) -> Snapshot:
+    """A snapshot of the live articles and chunks, reusing the previous one's vectors;
+    `whole` (no writer at work) checks that the store holds every chunk the catalog lists."""
     articles, chunks = _live_documents(catalog, store)
+    listed = catalog.stats()["chunks"]
+    if whole and len(chunks) != listed:
+        raise StoreError(f"the vector store in {catalog.path.parent} holds {len(chunks)} of "
+                         f"the {listed} chunks the catalog lists; {RESTORE_HINT}")
     vectors = _vectors(store, [c.id for c in chunks], previous)
     return _index_snapshot(generation, articles, chunks, DenseMatrix.build(vectors))
 
@@ -159,3 +165,21 @@ def read_snapshot(folder: Path, generation: int) -> Snapshot:
         article_source=meta["article_source"], dense=DenseMatrix.load(folder),
         layout=ChunkLayout.load(folder),
     )
+
+
+def is_whole(snap: Snapshot) -> bool:
+    """Whether a snapshot read from disk hangs together (damaged files that still parse)."""
+    rows, articles = len(snap.chunk_ids), len(snap.article_ids)
+    layout = snap.layout
+    shapes_agree = (
+        len(snap.chunk_article) == snap.dense.vectors.shape[0] == len(layout.positions) == rows
+        and len(layout.span_offsets) == rows + 1 and len(snap.first_chunk) == articles + 1
+        and len(snap.article_day) == len(snap.article_source) == articles
+        and int(layout.span_offsets[-1]) == len(layout.spans)
+        and (snap.dense.vectors.ndim == 2 if rows else True))
+    if not shapes_agree or not rows:
+        return shapes_agree
+    return bool(
+        snap.chunks is not None and snap.chunks.scores["num_docs"] == rows
+        and snap.articles.scores["num_docs"] == articles
+        and int(snap.chunk_article.min()) >= 0 and int(snap.chunk_article.max()) < articles)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from newsrag.errors import StoreError
+from newsrag.errors import NewsragError, StoreError, describe_failure, one_line
 from newsrag.registry import resolve
 from newsrag.settings import StoreSettings
 
@@ -106,6 +106,12 @@ class ChromaStore:
         self._token: str | None = None  # the write token the embedded client has seen
         self._guard = threading.Lock()
 
+    def files_present(self) -> bool | None:
+        """Whether an embedded store's files exist; None for a server (not ours to see)."""
+        if self.settings.mode == "server":
+            return None
+        return (self.path / "chroma.sqlite3").is_file()
+
     @property
     def collection(self) -> Any:
         """The collection, first reopened if another process wrote since it was opened."""
@@ -123,23 +129,33 @@ class ChromaStore:
     @contextmanager
     def _use(self, write: bool = False) -> Iterator[Any]:
         """The collection for one operation. An embedded write holds the store lock exclusively
-        and leaves a new token; a server gone mid-call is a StoreError naming it."""
-        if self.settings.mode == "embedded" and write:
-            with self._guard, _flock(self.lock_path, fcntl.LOCK_EX) as handle:
-                collection = self._refreshed()
-                _write_token(handle)  # so a writer killed midway still leaves a change behind
-                try:
-                    yield collection
-                finally:
-                    self._token = _write_token(handle)
-            return
+        and leaves a new token. Chroma's failures (a full disk, a damaged store, a server gone
+        mid-call) become one-line StoreErrors naming the store."""
         try:
-            yield self.collection
+            if self.settings.mode == "embedded" and write:
+                with self._guard, _flock(self.lock_path, fcntl.LOCK_EX) as handle:
+                    collection = self._refreshed()
+                    _write_token(handle)  # so a writer killed midway leaves a change behind
+                    try:
+                        yield collection
+                    finally:
+                        self._token = _write_token(handle)
+            else:
+                yield self.collection
+        except NewsragError:
+            raise
         except Exception as exc:
-            if self.settings.mode == "embedded" or not type(exc).__module__.startswith("httpx"):
-                raise
-            raise StoreError(f"lost the Chroma server at {self.settings.host}:"
-                             f"{self.settings.port}: {_one_line(exc)}") from None
+            raise self._failure(exc, write) from None
+
+    def _failure(self, exc: Exception, write: bool) -> Exception:
+        if self.settings.mode == "server":
+            if not type(exc).__module__.startswith("httpx"):
+                return exc  # an error the server answered with: left as it is
+            return StoreError(f"lost the Chroma server at {self.settings.host}:"
+                              f"{self.settings.port}: {one_line(exc)}")
+        action = "write to" if write else "read"
+        return StoreError(f"cannot {action} the Chroma store at {self.path}: "
+                          f"{describe_failure(exc, self.path)}")
 
     def _refreshed(self) -> Any:
         """The embedded collection, reopened unless it has seen the current token; the caller
@@ -161,7 +177,8 @@ class ChromaStore:
             collection.count()  # loads the HNSW index now, under the caller's lock
             return collection
         except Exception as exc:  # chromadb raises many unrelated types for a bad store
-            raise StoreError(f"cannot open the Chroma store at {self.path}: {exc}") from None
+            raise StoreError(f"cannot open the Chroma store at {self.path}: "
+                             f"{describe_failure(exc, self.path)}") from None
 
     def _open_server(self) -> Any:
         import chromadb
@@ -175,7 +192,7 @@ class ChromaStore:
         except Exception as exc:  # HTTP errors, refused tokens, a wrong server version
             raise StoreError(
                 f"cannot open collection {self.settings.collection!r} on the Chroma server at "
-                f"{self.settings.host}:{self.settings.port}: {_one_line(exc)}") from None
+                f"{self.settings.host}:{self.settings.port}: {one_line(exc)}") from None
 
     def add(self, ids: Sequence[str], embeddings: Sequence[Sequence[float]],
             documents: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
@@ -293,16 +310,12 @@ def _check_server(settings: StoreSettings) -> None:
         status = httpx.get(url, headers=headers, timeout=CONNECT_TIMEOUT_S).status_code
     except httpx.HTTPError as exc:
         raise StoreError(f"cannot reach the Chroma server at {where} (store.mode = \"server\"): "
-                         f"{_one_line(exc)}") from None
+                         f"{one_line(exc)}") from None
     if status in (401, 403):
         raise StoreError(f"the Chroma server at {where} refused the store token (HTTP {status}); "
                          "set it with NEWSRAG_STORE__TOKEN")
     if status != 200:
         raise StoreError(f"the Chroma server at {where} answered HTTP {status} to a heartbeat")
-
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def chunk_metadata(article_id: str, version: str, index: int, start: int, end: int,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from newsrag.cli_eval import eval_group
-from newsrag.errors import NewsragError
+from newsrag.errors import NewsragError, describe_failure, one_line
 from newsrag.settings import Settings, load_settings
 from newsrag.terminal import safe
 
@@ -51,7 +51,7 @@ pass_context = click.make_pass_decorator(_Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+@click.option("--config", "config", type=click.Path(), default=None,
               help="config.toml to use (default: NEWSRAG_CONFIG, else ./config.toml).")
 @click.version_option(package_name="newsrag")
 @click.pass_context
@@ -311,10 +311,11 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: expected errors become one line on stderr and exit status 1."""
     try:
         cli.main(args=argv, prog_name="newsrag", standalone_mode=False)
-    except NewsragError as exc:
+    except (NewsragError, OSError) as exc:  # OSError: the machine's, not a bug (a full disk)
         if os.environ.get("NEWSRAG_DEBUG") == "1":
             traceback.print_exc()
-        click.echo(f"newsrag: error: {exc}", err=True)
+        message = one_line(exc) if isinstance(exc, NewsragError) else describe_failure(exc)
+        click.echo(f"newsrag: error: {message}", err=True)
         sys.exit(1)
     except click.exceptions.Abort:
         click.echo("newsrag: aborted", err=True)
@@ -325,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug: still one line, unless debugging
         if os.environ.get("NEWSRAG_DEBUG") == "1":
             raise
-        click.echo(f"newsrag: internal error: {type(exc).__name__}: {exc} "
+        click.echo(f"newsrag: internal error: {type(exc).__name__}: {one_line(exc)} "
                    "(set NEWSRAG_DEBUG=1 for the traceback)", err=True)
         sys.exit(2)
 

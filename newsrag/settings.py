@@ -22,7 +22,7 @@ from newsrag.errors import ConfigError
 
 ENV_PREFIX = "NEWSRAG_"
 # Environment variables with the prefix that are not settings.
-RESERVED_ENV = {"NEWSRAG_CONFIG", "NEWSRAG_DEBUG"}
+RESERVED_ENV = {"NEWSRAG_CONFIG", "NEWSRAG_DEBUG", "NEWSRAG_CRASH_TRACE", "NEWSRAG_CRASH_PAUSE"}
 
 
 class Section(BaseModel):
@@ -193,7 +193,8 @@ def find_config(explicit: str | os.PathLike[str] | None, env: Mapping[str, str])
     if chosen:
         path = Path(chosen).expanduser()
         if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
+            problem = "is a directory" if path.is_dir() else "not found"
+            raise ConfigError(f"config file {problem}: {path}")
         return path.resolve()
     local = Path.cwd() / "config.toml"
     return local.resolve() if local.is_file() else None
@@ -210,29 +211,32 @@ def load_settings(
     env = os.environ if env is None else env
     path = find_config(config, env)
     data: dict[str, Any] = _read_toml(path) if path else {}
-    for keys, value in _env_overrides(env):
+    from_env: dict[tuple[str, ...], str] = {}
+    for name, keys, value in _env_overrides(env):
         _assign(data, keys, value)
+        from_env[tuple(keys)] = name
     if path:
         data["config_path"] = str(path)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path)) from None
+        raise ConfigError(_describe(exc, path, from_env)) from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: TOML syntax, or not UTF-8 at all
         raise ConfigError(f"cannot read {path}: {exc}") from None
     if "config_path" in data:
         raise ConfigError(f"{path}: unknown key 'config_path'")
     return data
 
 
-def _env_overrides(env: Mapping[str, str]) -> list[tuple[list[str], Any]]:
-    """NEWSRAG_SECTION__KEY=value pairs, and NEWSRAG_KEY for top-level keys such as DATA_DIR."""
+def _env_overrides(env: Mapping[str, str]) -> list[tuple[str, list[str], Any]]:
+    """(variable, keys, value) of NEWSRAG_SECTION__KEY=value, and of NEWSRAG_KEY for
+    top-level keys such as DATA_DIR."""
     overrides = []
     for name, raw in sorted(env.items()):
         if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
@@ -240,17 +244,17 @@ def _env_overrides(env: Mapping[str, str]) -> list[tuple[list[str], Any]]:
         keys = [part.lower() for part in name[len(ENV_PREFIX):].split("__")]
         if not all(keys):
             raise ConfigError(f"malformed environment override {name}")
-        overrides.append((keys, _parse_env_value(raw)))
+        overrides.append((name, keys, _parse_env_value(name, raw)))
     return overrides
 
 
-def _parse_env_value(raw: str) -> Any:
+def _parse_env_value(name: str, raw: str) -> Any:
     """Lists and tables come as JSON; scalars stay strings so pydantic coerces them per field."""
     if raw[:1] in "[{":
         try:
             return json.loads(raw)
-        except json.JSONDecodeError:
-            raise ConfigError(f"environment override is not valid JSON: {raw[:60]}") from None
+        except json.JSONDecodeError as exc:  # the value is not echoed: it may be a secret
+            raise ConfigError(f"environment variable {name} is not valid JSON: {exc}") from None
     return raw
 
 
@@ -264,13 +268,18 @@ def _assign(data: dict[str, Any], keys: list[str], value: Any) -> None:
     node[keys[-1]] = value
 
 
-def _describe(exc: ValidationError, path: Path | None) -> str:
-    where = f" in {path}" if path else ""
-    problems = []
+def _describe(exc: ValidationError, path: Path | None,
+              from_env: Mapping[tuple[str, ...], str]) -> str:
+    """Every problem, naming its key and, for an environment override, its variable."""
+    problems, in_file = [], False
     for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"])
-        if err["type"] == "extra_forbidden":
-            problems.append(f"unknown key '{key}'")
-        else:
-            problems.append(f"bad value for '{key}': {err['msg']}")
+        loc = tuple(str(part) for part in err["loc"])
+        key = ".".join(loc)
+        variable = next((name for keys, name in from_env.items() if loc[:len(keys)] == keys),
+                        None)
+        in_file |= variable is None
+        problem = (f"unknown key '{key}'" if err["type"] == "extra_forbidden"
+                   else f"bad value for '{key}': {err['msg']}")
+        problems.append(f"{problem} (from {variable})" if variable else problem)
+    where = f" in {path}" if path and in_file else ""
     return f"invalid configuration{where}: " + "; ".join(problems)

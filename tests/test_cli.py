@@ -65,8 +65,8 @@ def test_errors_are_one_line_with_nonzero_exit(tmp_path: Path) -> None:
     config_error = run_cli("stats", data_dir=data, env={"NEWSRAG_RETRIEVAL__KAY": "3"})
     assert config_error.returncode == 1
     assert config_error.stderr.strip().splitlines() == [
-        "newsrag: error: invalid configuration in "
-        f"{Path(__file__).resolve().parent.parent / 'config.toml'}: unknown key 'retrieval.kay'"]
+        "newsrag: error: invalid configuration: unknown key 'retrieval.kay' "
+        "(from NEWSRAG_RETRIEVAL__KAY)"]
 
     debug = run_cli("show", "no-such-id", data_dir=data, env={"NEWSRAG_DEBUG": "1"})
     assert debug.returncode == 1 and "Traceback" in debug.stderr

@@ -35,6 +35,21 @@ def test_a_file_that_is_not_gguf_is_a_clear_error(tmp_path: Path) -> None:
         check_gguf(fake)
     with pytest.raises(ModelError, match="cannot read model file"):
         check_gguf(tmp_path / "missing.gguf")
+    with pytest.raises(ModelError, match=r"cannot read model file .*Is a directory"):
+        check_gguf(tmp_path)
+
+
+def test_a_gguf_header_over_garbage_is_a_clear_error_from_llama_cpp(tmp_path: Path) -> None:
+    import os
+
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF\x03\x00\x00\x00" + os.urandom(4096))
+    chat = LlamaCppChat(str(broken))
+    with pytest.raises(ModelError, match=r"llama.cpp cannot load .*broken.gguf"):
+        list(chat.stream([{"role": "user", "content": "Hello?"}]))
+    chat.model_path = tmp_path / "missing.gguf"  # and it is not left half-loaded
+    with pytest.raises(ModelError, match="cannot read model file"):
+        list(chat.stream([{"role": "user", "content": "Hello?"}]))
 
 
 @pytest.mark.slow

@@ -1,12 +1,16 @@
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from ingest.index import open_index, write_lock
 from ingest.pipeline import ingest
 from newsrag.errors import StoreBusyError, StoreError
 from newsrag.settings import Settings
+from rag.search import retrieve
 from rag.services import build_services
 from tests.conftest import rtqa_records
 from tests.fakes import FakeEmbedder
@@ -30,6 +34,72 @@ def assert_consistent(settings: Settings) -> None:
     assert ids == expected
     assert index.catalog.leftover_chunk_sets() == []
     assert len(versions) == index.catalog.stats()["articles"]
+
+
+def full_state(settings: Settings) -> dict[str, Any]:
+    """Everything an ingest decides, to compare two stores: articles (hashes, versions,
+    sentences), chunks (texts, metadata, vectors), recorded files, leftovers, the snapshot."""
+    index = open_index(settings, embedder=FakeEmbedder())
+    articles = {r.article.id: (r.article.content_hash, r.version, r.n_chunks, r.article.title,
+                               r.article.location, [(s.start, s.end) for s in r.sentences])
+                for r in index.catalog.list_articles()}
+    got = index.store.collection.get(  # type: ignore[attr-defined]
+        include=["documents", "metadatas", "embeddings"])
+    chunks = {chunk_id: (text, json.dumps(meta, sort_keys=True),
+                         tuple(np.round(np.asarray(vector, dtype=float), 6)))
+              for chunk_id, text, meta, vector in zip(
+                  got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True)}
+    files = index.catalog.db.execute("SELECT * FROM files ORDER BY path").fetchall()
+    return {"articles": articles, "chunks": chunks, "files": files,
+            "leftovers": index.catalog.leftover_chunk_sets(),
+            "snapshot": sorted(index.lexical.current().chunk_ids)}
+
+
+def assert_consistent_view(settings: Settings, queries: Sequence[str] = ()) -> int:
+    """What a new process sees, say after a crash: every catalog article whole in Chroma, every
+    other chunk tracked for recovery, a snapshot of exactly the live chunks and their vectors,
+    and searches (memory and store) returning only live text. Returns the orphan count."""
+    index = open_index(settings, embedder=FakeEmbedder())
+    records = {r.article.id: r for r in index.catalog.list_articles()}
+    got = index.store.collection.get(  # type: ignore[attr-defined]
+        include=["metadatas", "embeddings"])
+    assert len(got["ids"]) == len(set(got["ids"])), "duplicate chunk ids in Chroma"
+    meta = dict(zip(got["ids"], got["metadatas"], strict=True))
+    live = {f"{r.version}:{i}": (a, i) for a, r in records.items() for i in range(r.n_chunks)}
+    missing = sorted(live.keys() - meta.keys())
+    assert not missing, f"{len(missing)} chunks of catalog articles missing, e.g. {missing[:3]}"
+    for chunk_id, (article_id, position) in live.items():
+        stored = meta[chunk_id]
+        assert (stored["article_id"], stored["index"], stored["version"]) == (
+            article_id, position, records[article_id].version), chunk_id
+    tracked = {s.version for s in index.catalog.leftover_chunk_sets()}
+    assert not tracked & {r.version for r in records.values()}, "a live set is also leftover"
+    orphans = meta.keys() - live.keys()
+    untracked = sorted(c for c in orphans if meta[c]["version"] not in tracked)
+    assert not untracked, f"chunks no article or leftover set owns: {untracked[:3]}"
+    _assert_snapshot_matches(index, live, dict(zip(got["ids"], got["embeddings"], strict=True)))
+    for mode in ("memory", "store"):
+        retrieval = settings.retrieval.model_copy(update={"dense_search": mode})
+        services = build_services(settings.model_copy(update={"retrieval": retrieval}), index)
+        for query in queries:
+            for hit in retrieve(query, services, k=10):
+                record = records[hit.article_id]
+                stored = meta[f"{record.version}:{hit.chunk_index}"]
+                assert (hit.char_start, hit.char_end) == (stored["start"], stored["end"])
+                assert hit.text == record.article.text[hit.char_start:hit.char_end]
+    return len(orphans)
+
+
+def _assert_snapshot_matches(index: Any, live: dict[str, Any], vectors: dict[str, Any]
+                             ) -> None:
+    """The snapshot a reader loads (rebuilding it if stale) holds the live chunks exactly."""
+    snap = index.lexical.current()
+    assert len(snap.chunk_ids) == len(set(snap.chunk_ids))
+    assert set(snap.chunk_ids) == live.keys(), "snapshot and Chroma disagree on live chunks"
+    for row, chunk_id in enumerate(snap.chunk_ids):
+        np.testing.assert_allclose(snap.dense.vectors[row], vectors[chunk_id], atol=1e-6)
+    assert [snap.article_ids[i] for i in snap.chunk_article] == [
+        live[c][0] for c in snap.chunk_ids]
 
 
 def test_ingest_then_reingest_embeds_nothing(settings: Settings, corpus_dir: Path,
@@ -116,8 +186,6 @@ def test_crash_between_store_and_catalog_leaves_no_half_article(
 
 
 def test_search_never_sees_stale_chunks(settings: Settings, corpus_dir: Path) -> None:
-    from rag.search import retrieve
-
     ingest([str(corpus_dir)], settings)
     index = open_index(settings)
     record = index.catalog.list_articles()[0]
@@ -190,4 +258,96 @@ def test_a_failed_write_stops_the_parse_thread(settings: Settings, tmp_path: Pat
             assert not thread.is_alive()
     monkeypatch.undo()
     assert len(ingest([str(tmp_path)], settings).added) == 600
+    assert_consistent(settings)
+
+
+def test_a_store_that_lost_chunks_is_refused_not_written_over(
+        settings: Settings, corpus_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import shutil
+
+    ingest([str(corpus_dir)], settings)
+    index = open_index(settings)
+    record = index.catalog.list_articles()[0]
+    index.store.delete([f"{record.version}:0"])  # as if Chroma lost data behind our back
+    path = next(corpus_dir.iterdir())
+    path.write_text(path.read_text().replace("power plants", "nuclear power plants"))
+    with pytest.raises(StoreError, match=r"holds \d+ chunks but the catalog in .* lists \d+"):
+        ingest([str(corpus_dir)], settings)
+    assert open_index(settings).catalog.get(record.article.id).version == (  # type: ignore[union-attr]
+        record.version)
+    # A reader with a whole (if stale) snapshot keeps it, and says so; without one, an error.
+    index.catalog.set_meta("generation", str(index.catalog.generation() + 1))
+    reader = open_index(settings, embedder=FakeEmbedder())
+    assert set(reader.lexical.current().chunk_ids) == {
+        f"{record.version}:{i}" for i in range(record.n_chunks)}
+    assert "searching the last complete index" in caplog.text
+    shutil.rmtree(settings.resolved_data_dir() / "lexical")
+    with pytest.raises(StoreError, match=r"holds \d+ of the \d+ chunks the catalog lists"):
+        open_index(settings).lexical.current()
+
+
+def test_a_full_disk_while_saving_the_snapshot_leaves_the_old_one_whole(
+        settings: Settings, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import errno
+
+    ingest([str(corpus_dir)], settings)
+    lexical = settings.resolved_data_dir() / "lexical"
+    before = sorted(p.name for p in lexical.iterdir())
+
+    def full(folder: Path, snap: object) -> None:
+        folder.mkdir(parents=True)
+        (folder / "docs.json").write_text("{")  # a partial write, then no space
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder / "vectors.npy"))
+
+    monkeypatch.setattr("ingest.lexical.write_snapshot", full)
+    path = next(corpus_dir.iterdir())
+    path.write_text(path.read_text().replace("power plants", "nuclear power plants"))
+    with pytest.raises(StoreError, match=r"cannot save the search index .*: disk full"):
+        ingest([str(corpus_dir)], settings)
+    assert sorted(p.name for p in lexical.iterdir()) == before  # no partial folder left
+    # The article itself was stored: a reader searches it, rebuilt in memory, with a warning.
+    services = build_services(settings, open_index(settings, embedder=FakeEmbedder()))
+    hits = retrieve("nuclear power plants", services, k=3)
+    assert any("nuclear power plants" in h.text for h in hits)
+    assert "cannot save the search index" in caplog.text
+    assert_consistent(settings)
+
+
+def test_a_full_disk_at_the_catalog_commit_rolls_back_and_recovers(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from ingest.catalog import Catalog
+
+    records = [{"id": f"a{i}", "title": f"A{i}", "text": BODY + f" Item {i}."} for i in range(5)]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    connections: list[Any] = []
+
+    class FullDisk:
+        """A connection whose commits of article rows fail as SQLite does on a full disk."""
+
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn, self.articles = conn, False
+            connections.append(conn)
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            self.articles |= sql.startswith("INSERT OR REPLACE INTO articles")
+            if sql == "COMMIT" and self.articles:
+                self.articles = False
+                raise sqlite3.OperationalError("database or disk is full")
+            return self.conn.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.conn, name)
+
+    connect = Catalog._connect
+    monkeypatch.setattr(Catalog, "_connect", lambda self: FullDisk(connect(self)))
+    with pytest.raises(StoreError, match=r"article catalog .*: disk full"):
+        ingest([str(tmp_path)], settings)
+    assert connections and not any(c.in_transaction for c in connections)  # rolled back
+    monkeypatch.undo()
+    index = open_index(settings)
+    assert index.catalog.stats()["articles"] == 0 and index.catalog.leftover_chunk_sets()
+    assert len(ingest([str(tmp_path)], settings).added) == 5
     assert_consistent(settings)

@@ -96,3 +96,38 @@ def test_bad_configuration_is_an_error_naming_the_key(
 def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_an_environment_override_is_blamed_not_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[retrieval]\nk = 3\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, env={"NEWSRAG_RETRIEVAL__KK": "1", "NEWSRAG_STORE__PORT": "x"})
+    message = str(caught.value)
+    assert "unknown key 'retrieval.kk' (from NEWSRAG_RETRIEVAL__KK)" in message
+    assert "bad value for 'store.port'" in message and "(from NEWSRAG_STORE__PORT)" in message
+    assert str(config) not in message  # the file is fine
+    config.write_text("[retrieval]\nkk = 3\n")
+    with pytest.raises(ConfigError, match=re.escape(f"in {config}: unknown key 'retrieval.kk'")):
+        load_settings(config, env={"NEWSRAG_STORE__PORT": "9"})
+
+
+def test_bad_json_in_the_environment_names_the_variable_not_the_value() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={"NEWSRAG_UI__USERS": '["alice:hunter2"'})
+    assert "NEWSRAG_UI__USERS is not valid JSON" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_an_unreadable_config_file_is_a_config_error(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00\x01 not text")
+    with pytest.raises(ConfigError, match=r"cannot read .*binary.toml"):
+        load_settings(binary, env={})
+    with pytest.raises(ConfigError, match="config file is a directory"):
+        load_settings(tmp_path, env={})
+
+
+def test_crash_test_switches_are_not_settings() -> None:
+    env = {"NEWSRAG_CRASH_TRACE": "/tmp/trace", "NEWSRAG_CRASH_PAUSE": "store.add:1"}
+    assert load_settings(env=env) == load_settings(env={})
