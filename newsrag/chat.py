@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import click
 
 from newsrag.errors import NewsragError
-from newsrag.terminal import safe
+from newsrag.terminal import safe, safe_line
 
 if TYPE_CHECKING:
     from rag.answering import AskOptions, Assistant
@@ -125,7 +125,7 @@ def report_error(exc: NewsragError) -> None:
     """One line on stderr (the traceback too with NEWSRAG_DEBUG=1)."""
     if os.environ.get("NEWSRAG_DEBUG") == "1":
         traceback.print_exc()
-    click.echo(f"newsrag: error: {exc}", err=True)
+    click.echo(f"newsrag: error: {safe_line(str(exc))}", err=True)
 
 
 class ChatSession:

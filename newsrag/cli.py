@@ -20,7 +20,7 @@ import click
 from newsrag.cli_eval import eval_group
 from newsrag.errors import NewsragError, describe_failure, one_line
 from newsrag.settings import Settings, load_settings
-from newsrag.terminal import safe
+from newsrag.terminal import safe, safe_line
 
 if TYPE_CHECKING:
     from ingest.models import IngestReport
@@ -85,7 +85,7 @@ def _print_report(report: IngestReport) -> None:
         f"{report.chunks} chunks embedded in {report.seconds:.1f} s"
     )
     for skip in report.skipped:
-        click.echo(f"  skipped {safe(skip.location)}: {safe(skip.reason)}")
+        click.echo(f"  skipped {safe_line(skip.location)}: {safe_line(skip.reason)}")
 
 
 @cli.command(name="list")
@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("NEWSRAG_DEBUG") == "1":
             traceback.print_exc()
         message = one_line(exc) if isinstance(exc, NewsragError) else describe_failure(exc)
-        click.echo(f"newsrag: error: {message}", err=True)
+        click.echo(f"newsrag: error: {safe_line(message)}", err=True)
         sys.exit(1)
     except click.exceptions.Abort:
         click.echo("newsrag: aborted", err=True)
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug: still one line, unless debugging
         if os.environ.get("NEWSRAG_DEBUG") == "1":
             raise
-        click.echo(f"newsrag: internal error: {type(exc).__name__}: {one_line(exc)} "
+        click.echo(f"newsrag: internal error: {type(exc).__name__}: {safe_line(one_line(exc))} "
                    "(set NEWSRAG_DEBUG=1 for the traceback)", err=True)
         sys.exit(2)
 

@@ -19,3 +19,13 @@ def safe(text: str | None) -> str:
     if not text:
         return ""
     return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+def safe_line(text: str | None) -> str:
+    """`safe` text kept on one line: newlines and tabs shown as \\n and \\t, so a file name
+    cannot forge extra lines of a report.
+
+    >>> safe_line("evil\\n  skipped fake.txt: ok\\x1b[2J")
+    'evil\\\\n  skipped fake.txt: ok'
+    """
+    return safe(text).replace("\n", "\\n").replace("\t", "\\t")

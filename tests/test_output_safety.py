@@ -93,6 +93,11 @@ def test_cli_output_carries_no_terminal_controls(corpus: Path, tmp_path: Path) -
     for command in commands:
         done = run_cli(*command, data_dir=data)
         _assert_inert(done.stdout + done.stderr, " ".join(command))
+    forger = tmp_path / "forger"
+    forger.mkdir()
+    (forger / "empty\n  skipped forged.txt: all good.txt").write_bytes(b"")
+    report = run_cli("ingest", str(forger), data_dir=data).stdout
+    assert report.count("\n  skipped ") == 1, "a file name forged a report line"
     chat = run_cli("chat", data_dir=data, stdin=f"{QUESTION}\n/sources\n")
     _assert_inert(chat.stdout + chat.stderr, "chat")
     answered = run_cli("ask", QUESTION, data_dir=data).stdout
