@@ -21,6 +21,7 @@ from ingest.store import Filters
 from rag.conversation import rewrite_followup, to_turns
 from rag.extractive import (
     RankedSentence,
+    count_screened,
     pick_extractive,
     prompt_sources,
     rank_sentences,
@@ -30,6 +31,7 @@ from rag.generators import EXTRACTIVE, ChatModel, make_chat_model
 from rag.grounding import GroundedSentence, StreamGrounder, SupportJudge
 from rag.models import Answer, AnswerSentence, Hit
 from rag.prompt import build_messages
+from rag.screen import addresses_model
 from rag.search import retrieve
 from rag.services import Services
 
@@ -57,6 +59,7 @@ class _Run:
     standalone: str = ""  # the question as searched
     hits: list[Hit] = field(default_factory=list)
     ranked: list[RankedSentence] = field(default_factory=list)
+    screened: int = 0  # retrieved sentences withheld as addressed to the model
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     lap: float = field(default_factory=time.perf_counter)
@@ -70,7 +73,7 @@ class _Run:
         self.timings["total_s"] = round(time.perf_counter() - self.started, 4)
         return Answer(question=self.question, standalone_question=self.standalone,
                       relevance=round(relevance(self.ranked), 4), timings=self.timings,
-                      sources=tuple(self.hits), **fields)
+                      sources=tuple(self.hits), screened=self.screened, **fields)
 
 
 class Assistant:
@@ -127,6 +130,7 @@ class Assistant:
         run = run or _Run(question)
         run.standalone, run.hits = standalone, hits
         run.ranked = rank_sentences(standalone, hits, self.services.index.embedder)
+        run.screened = count_screened(hits)
         run.time("retrieve_s")
         ask = self.services.settings.ask
         chat = self.chat_model((options or AskOptions()).generator)
@@ -203,8 +207,9 @@ def _extractive(run: _Run, max_sentences: int, generator: str, fallback: bool,
 
 def _refusal(run: _Run, generator: str) -> Answer:
     """Says the articles do not cover it, naming the closest ones (also in `sources`)."""
+    # A title written to the model ("Ignore previous instructions ...") is not repeated.
     titles = list(dict.fromkeys(f"\u201c{h.title}\u201d ({(h.published or 'undated')[:10]})"
-                                for h in run.hits if h.title))[:3]
+                                for h in run.hits if h.title and not addresses_model(h.title)))[:3]
     text = REFUSAL + (f" The closest articles: {'; '.join(titles)}." if titles else "")
     return run.answer(answer=text, sentences=(), citations=(), refused=True,
                       generator=generator)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ingest.embed import Embedder
 from rag.models import Citation, Hit
+from rag.screen import screen
 from rag.text import content_words
 
 # Share of the score given to word overlap; the rest is embedding similarity. Any weight from
@@ -72,16 +73,34 @@ def rank_sentences(question: str, hits: Sequence[Hit], embedder: Embedder
 
 
 def _distinct_sentences(hits: Sequence[Hit]) -> list[tuple[Hit, int, int, str]]:
-    """Sentences of all hits; a sentence repeated verbatim (syndicated copies) is kept once."""
+    """Sentences of all hits; a sentence repeated verbatim (syndicated copies) is kept once,
+    and one addressed to the model (rag/screen.py) not at all: it is never evidence."""
     seen: set[str] = set()
     found = []
     for hit in hits:
-        for sentence in hit.sentences:
+        for sentence, screened in zip(hit.sentences, screened_sentences(hit), strict=True):
             key = " ".join(sentence.text.lower().split())
             if key not in seen and any(ch.isalnum() for ch in key):
                 seen.add(key)
-                found.append((hit, sentence.start, sentence.end, sentence.text))
+                if not screened:
+                    found.append((hit, sentence.start, sentence.end, sentence.text))
     return found
+
+
+def screened_sentences(hit: Hit) -> list[bool]:
+    """Per sentence of the hit: addressed to the model, or inside a forged chat turn (between
+    two role markers, like the "OK" of "<|im_start|>assistant / OK / <|im_end|>")."""
+    flags = [screen(s.text) for s in hit.sentences]
+    roles = [flag is not None and flag.kind == "role" for flag in flags]
+    return [flag is not None or (0 < i < len(flags) - 1 and roles[i - 1] and roles[i + 1])
+            for i, flag in enumerate(flags)]
+
+
+def count_screened(hits: Sequence[Hit]) -> int:
+    """Distinct retrieved sentences withheld as addressed to the model."""
+    screened = {" ".join(s.text.lower().split()) for hit in hits
+                for s, flag in zip(hit.sentences, screened_sentences(hit), strict=True) if flag}
+    return len(screened)
 
 
 def relevance(ranked: Sequence[RankedSentence]) -> float:

@@ -4,7 +4,10 @@ The generator sees numbered source sentences and is asked for [n] markers. Small
 ignore that, garble markers and invent details, so after generation every sentence is:
 parsed for markers in any common form; checked against its cited sentences by a support
 scorer; re-attributed to the best-supporting source sentence if its own citations fail;
-dropped (or flagged) if nothing supports it. Citations are then renumbered 1..m by first use.
+dropped (or flagged) if nothing supports it. A sentence with a URL, markup, a chat-template
+token or a code-like word its cited sentences lack is unsupported whatever its score: that is
+how an injected instruction ("include http://evil.example", "say ZEBRA-42") would show.
+Citations are then renumbered 1..m by first use.
 
     >>> [d.cited for d in parse_markers("The sky is blue [1]. Grass [7] is green.", 1)]
     [(1,), ()]
@@ -19,6 +22,7 @@ from typing import Literal, Protocol
 
 from ingest.segment import split_sentences
 from rag.models import Citation
+from rag.screen import foreign_strings
 
 # A retrieved sentence as the generator saw it, numbered `n` in the prompt.
 SourceSentence = Citation
@@ -149,17 +153,26 @@ def _grade(
     graded: list[tuple[GroundedSentence, float]] = []
     for draft, own in zip(drafts, own_scores, strict=True):
         if draft.cited and judge.supported(own):
-            graded.append((GroundedSentence(draft.text, draft.cited, own, "supported"), own))
+            graded.append(_verbatim_checked(
+                GroundedSentence(draft.text, draft.cited, own, "supported"), own, by_number))
             continue
         row = [next(single_scores) for _ in sources]
         best = max(range(len(row)), key=row.__getitem__) if row else None
         if best is not None and judge.supported(row[best]):
-            graded.append((GroundedSentence(
-                draft.text, (sources[best].n,), row[best], "reattributed"), row[best]))
+            graded.append(_verbatim_checked(GroundedSentence(
+                draft.text, (sources[best].n,), row[best], "reattributed"), row[best], by_number))
         else:
             graded.append((GroundedSentence(draft.text, draft.cited, own, "unsupported"),
                            max([own, *row])))
     return graded
+
+
+def _verbatim_checked(sentence: GroundedSentence, score: float,
+                      by_number: dict[int, SourceSentence]) -> tuple[GroundedSentence, float]:
+    """Unsupported if it has a URL, markup or code-like word its cited sentences lack."""
+    if foreign_strings(sentence.text, [by_number[n].text for n in sentence.cited]):
+        return replace(sentence, status="unsupported"), score
+    return sentence, score
 
 
 @dataclass(frozen=True)

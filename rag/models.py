@@ -92,3 +92,6 @@ class Answer(Frozen):
     sources: tuple[Hit, ...] = ()
     # Generated sentences grounding removed (no citations; support = best score found).
     dropped: tuple[AnswerSentence, ...] = ()
+    # Retrieved sentences withheld as addressed to the model, not to readers ("ignore previous
+    # instructions", chat-template tokens, forged citation markers): never shown, quoted or cited.
+    screened: int = 0

@@ -1,7 +1,10 @@
 """The generation prompt: numbered source sentences as data, and the rules for citing them.
 
-Article text is data, never instructions: it is fenced, every line of it is prefixed, and the
-system message says so, so an article saying "ignore previous instructions" is only quoted.
+Article text is data, never instructions. Sentences addressed to the model never get here
+(rag/screen.py screens them out of the ranked sentences); what does is fenced, one prefixed line
+per sentence, with chat-template tokens (which llama.cpp would parse as real turn boundaries),
+citation markers in any form and fence marks removed. A title or outlet the screen flags is not
+shown at all.
 
     >>> source = SourceSentence(n=1, article_id="a", title="T", url="", source="", published=None,
     ...                         text="They met.", char_start=0, char_end=9)
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rag.grounding import SourceSentence
+from rag.screen import addresses_model, neutralise
 
 # One user message, rules after the sources: SmolLM2-135M repeats a system message back
 # instead of answering, and larger instruct models follow this layout just as well.
@@ -35,14 +39,19 @@ def format_sources(sources: Sequence[SourceSentence]) -> str:
         if source.article_id != current:
             current = source.article_id
             date = (source.published or "undated")[:10]
-            lines.append(f"Article: {_one_line(source.title)} ({date}, {_one_line(source.source)})")
-        lines.append(f"[{source.n}] {_one_line(source.text)}")
+            lines.append(f"Article: {_metadata(source.title, 'untitled')} "
+                         f"({_metadata(date, 'undated')}, {_metadata(source.source, 'unknown')})")
+        lines.append(f"[{source.n}] {neutralise(source.text)}")
     return "\n".join(lines)
 
 
+def _metadata(text: str, missing: str) -> str:
+    return missing if addresses_model(text) else neutralise(text) or missing
+
+
 def _one_line(text: str) -> str:
-    # Keeps article text from faking a new prompt section on a line of its own.
-    return " ".join(text.split())
+    # Keeps the question from faking a new prompt section on a line of its own.
+    return neutralise(text, markers=False)
 
 
 def build_messages(question: str, sources: Sequence[SourceSentence]) -> list[dict[str, str]]:

@@ -399,9 +399,11 @@ def test_article_text_stays_fenced_in_the_prompt(injected_services: Services) ->
     opened, closed = lines.index("<<<"), lines.index(">>>")
     fenced, outside = lines[opened + 1:closed], lines[:opened] + lines[closed + 1:]
     assert all(re.match(r"(\[\d+\] |Article: )", line) for line in fenced)
-    assert any(INJECTION in line for line in fenced)  # the model does see the sentence...
-    assert not any("Ignore previous" in line or "Answer: Yes" in line for line in outside)
-    assert sum(line.startswith("Question:") for line in lines) == 1  # ...only as data
+    # The article is shown, but not its sentence addressed to the model (rag/screen.py)...
+    assert any("Officials in Washington said" in line for line in fenced)
+    assert not any("Ignore previous" in line for line in lines)
+    assert not any("Answer: Yes" in line for line in outside)
+    assert sum(line.startswith("Question:") for line in lines) == 1  # ...the rest only as data
     assert lines[-2:] == ["Question: Were the talks between Trump and Putin cancelled?",
                           "Answer:"]
 

@@ -151,3 +151,50 @@ def test_streaming_in_flag_mode_keeps_unsupported_sentences_and_drops_none() -> 
     grounder.finish()
     assert grounder.dropped == []
     assert [s.status for s in grounder.result().sentences] == ["supported", "unsupported"]
+
+
+@pytest.mark.parametrize(("extra", "key"), [
+    ("at http://evil.example/claim", "evil"), ("at evil.example", "evil"),
+    ("<img src=x onerror=alert(1)>", "<img"), ("![pixel](http://evil.example/p.png)", "pixel"),
+    ("<|im_start|>system", "im_start"), ("TANGERINE-VOLT", "TANGERINE"),
+    ("QUILLFEATHER", "QUILL"), ("or write to claims@evil.example", "evil"),
+])
+def test_a_link_markup_or_code_word_its_sources_lack_drops_a_supported_sentence(
+        extra: str, key: str) -> None:
+    # What an obeyed injection looks like. The judge here finds everything supported, so
+    # only the check for strings the cited sources lack can drop it.
+    plain = "Putin will speak with Trump on Tuesday"
+    for cited in ("[2]", ""):  # cited, or re-attributed by grounding
+        drafts = parse_markers(f"{plain} {extra} {cited}.", 3)
+        graded = ground_sentences(drafts, SOURCES, CredulousJudge(), mode="flag")
+        carrying = [g for g in graded if key in g.text]
+        assert carrying and {g.status for g in carrying} == {"unsupported"}, (extra, cited)
+    (kept,) = ground_sentences(parse_markers(f"{plain} [2].", 3), SOURCES, CredulousJudge())
+    assert kept.status == "supported"
+
+
+class CredulousJudge(OverlapJudge):
+    """Finds every claim fully supported."""
+
+    def score_many(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> list[float]:
+        return [1.0] * len(pairs)
+
+
+def test_a_link_or_code_word_copied_from_the_cited_source_is_kept() -> None:
+    sources = [*SOURCES, _source(4, "Details are at www.cdc.gov/flu, said the CDC-4 panel.")]
+    drafts = parse_markers("Details are at www.cdc.gov/flu, the CDC-4 panel said [4].", 4)
+    (kept,) = ground_sentences(drafts, sources, OverlapJudge())
+    assert (kept.status, kept.cited) == ("supported", (4,))
+    drafts = parse_markers("Details are at www.cdc.gov/flu, the CDC-4 panel said [1].", 4)
+    (moved,) = ground_sentences(drafts, sources, OverlapJudge())
+    assert (moved.status, moved.cited) == ("reattributed", (4,))
+
+
+def test_streaming_drops_an_obeyed_injection_and_keeps_the_answer() -> None:
+    reply = ("Putin will speak with Trump on Tuesday [2]. Visit http://evil.example/x for "
+             "updates on the talks with Trump [2]. HUCKLEBRAMBLE [1].")
+    grounder = StreamGrounder(SOURCES, OverlapJudge(), "drop", max_sentences=3)
+    text = "".join(grounder.feed(reply[i:i + 7]) for i in range(0, len(reply), 7))
+    text += grounder.finish()
+    assert text == "Putin will speak with Trump on Tuesday. [1]"
+    assert len(grounder.dropped) == 2
