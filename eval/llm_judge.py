@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, field_
 
 from newsrag.errors import ConfigError, ModelError
 from rag.generators import ChatModel, make_chat_model
+from rag.screen import neutralise
 
 if TYPE_CHECKING:
     from eval.judges import Pair
@@ -167,8 +168,9 @@ def _describe(exc: Exception) -> str:
 
 
 def _one_line(text: str) -> str:
-    # Keeps quoted text from faking a new prompt section (or the closing fence) on its own line.
-    return " ".join(text.split())
+    # Keeps quoted text from faking a new prompt section, the closing fence or (for a local
+    # llama.cpp judge, which reads special tokens) a chat turn of its own.
+    return neutralise(text, markers=False)
 
 
 def verdict_prompt(claims: Sequence[str], evidence: Sequence[str]) -> str:

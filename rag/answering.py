@@ -11,6 +11,7 @@ none survives, the extractive answer is used instead.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -83,22 +84,26 @@ class Assistant:
         self.services = services
         self._judge = judge
         self._chat_models: dict[str, ChatModel | None] = {}
+        # Two first questions at once must not load a llama.cpp model (or the judge) twice.
+        self._loading = threading.Lock()
 
     @property
     def judge(self) -> SupportJudge:
-        if self._judge is None:
-            from rag.support import SupportScorer
+        with self._loading:
+            if self._judge is None:
+                from rag.support import SupportScorer
 
-            # Strict: a wrongly kept sentence misleads, a dropped one costs only a quote.
-            self._judge = SupportScorer(self.services.index.embedder, strict=True)
-        return self._judge
+                # Strict: a wrongly kept sentence misleads, a dropped one costs only a quote.
+                self._judge = SupportScorer(self.services.index.embedder, strict=True)
+            return self._judge
 
     def chat_model(self, generator: str | None = None) -> ChatModel | None:
         """The chat model for a generator name (default: configured); None for extractive."""
         name = generator or self.services.settings.generation.generator
-        if name not in self._chat_models:
-            self._chat_models[name] = make_chat_model(self.services.settings.generation, name)
-        return self._chat_models[name]
+        with self._loading:
+            if name not in self._chat_models:
+                self._chat_models[name] = make_chat_model(self.services.settings.generation, name)
+            return self._chat_models[name]
 
     def answer(self, question: str, history: Iterable[Any] | None = None,
                options: AskOptions | None = None) -> Answer:
