@@ -34,7 +34,8 @@ SCREENSHOT = REPO / "bench" / "results" / "ui-answer.png"
 PAYLOADS = ("<script>window.__pwned=1</script>", '<img src=x onerror="window.__pwned=2">',
             "[click me](javascript:window.__pwned=3)",
             "{{constructor.constructor('window.__pwned=4')()}}", "${window.__pwned=5}")
-HOSTILE_TITLE = "Zorblat river dam opens " + " ".join(PAYLOADS)
+# Under the 200-character title cap (ingest.clean), so the whole payload reaches the page.
+HOSTILE_TITLE = "Zorblat river dam " + " ".join(PAYLOADS)
 HOSTILE_BODY = f"""\
 The Zorblat river dam opened on Monday after eleven years of construction in the northern valley. {PAYLOADS[0]}
 
