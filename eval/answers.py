@@ -2,7 +2,8 @@
 
 `--answers FILE` reads JSONL, one answer a line, in either form:
 - generic (RAGAS-like): `question`, `answer`, `contexts` (strings or {"text", "article_id"}),
-  optional `id`, `refused`, `latency_s`, `system`. `[n]` markers in the answer cite `contexts[n-1]`.
+  optional `id`, `refused`, `latency_s`, `system`, `short_answer` (the answer in a few words).
+  `[n]` markers in the answer cite `contexts[n-1]`.
 - newsrag's Answer JSON (`newsrag ask --json`, one per line).
 
     >>> to_system_answer(answer)                     # doctest: +SKIP
@@ -41,7 +42,8 @@ def to_system_answer(answer: Answer, latency_s: float | None = None) -> SystemAn
     return SystemAnswer(question=answer.question, answer=answer.answer, sentences=sentences,
                         contexts=contexts, refused=answer.refused,
                         latency_s=latency_s if latency_s is not None
-                        else answer.timings.get("total_s"), system=answer.generator)
+                        else answer.timings.get("total_s"), system=answer.generator,
+                        short_answer=answer.short_answer.text if answer.short_answer else None)
 
 
 def from_generic(row: dict[str, Any]) -> SystemAnswer:
@@ -55,7 +57,15 @@ def from_generic(row: dict[str, Any]) -> SystemAnswer:
     return SystemAnswer(
         question=str(row["question"]), answer=text, sentences=sentences,
         contexts=contexts, refused=bool(_REFUSAL.search(text)) if refused is None else refused,
-        latency_s=row.get("latency_s"), system=str(row.get("system") or ""))
+        latency_s=row.get("latency_s"), system=str(row.get("system") or ""),
+        short_answer=_short_answer(row.get("short_answer")))
+
+
+def _short_answer(value: Any) -> str | None:
+    """A plain string, or newsrag's {"text": ...}; blank is none."""
+    if isinstance(value, dict):
+        value = value.get("text")
+    return (str(value).strip() or None) if value is not None else None
 
 
 def _evidence(context: Any) -> Evidence:

@@ -141,12 +141,15 @@ def _case_card(result: CaseResult, rank: int) -> str:
         ("refused", "refused", answer.refused), ("unanswerable", "not answerable",
                                                  not case.answerable)) if on)
     references = "; ".join(case.reference_answers) or "—"
+    short = ("" if answer.refused else
+             f' · short answer: <b class="short">{esc(answer.short_answer)}</b>'
+             if answer.short_answer else " · no short answer")
     sentences = "".join(_sentence(result, index, cited) for index in range(len(result.sentences)))
     if not sentences:
         sentences = f'<li class="sentence"><span class="text">{esc(answer.answer)}</span></li>'
     return (f'<article class="case" id="case-{rank}" data-case="{esc(case.id)}">'
             f"<h3>{rank}. {esc(case.question)} {badges}</h3>"
-            f'<p class="meta">case {esc(case.id)} · reference: {esc(references)}</p>'
+            f'<p class="meta">case {esc(case.id)} · reference: {esc(references)}{short}</p>'
             f"{_metric_chips(result.metrics)}<div class=\"split\"><div>"
             f'<h4>Answer</h4><ol class="sentences">{sentences}</ol></div>'
             f"<div><h4>Sources</h4>{_sources(result, cited, read, rank)}</div></div></article>")

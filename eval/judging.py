@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 from eval.judges import Judge, Pair
 from eval.metrics import (
+    METRICS,
     citation_precision_flags,
     contains_reference,
+    exact_match,
     hit_at,
     is_gold,
     mean,
@@ -107,7 +109,7 @@ def _answer_metrics(case: EvalCase, answer: SystemAnswer,
     articles = ranked_articles([c.article_id for c in answer.contexts])
     retrieval = bool(gold) and bool(articles)
     cites_gold = any(is_gold(c.article_id, gold) for s in answer.sentences for c in s.citations)
-    return {
+    metrics = {
         "faithfulness": mean(claims) if answered else None,
         "citation_recall": mean([bool(s.citations_support) for s in sentences])
         if answered else None,
@@ -124,7 +126,24 @@ def _answer_metrics(case: EvalCase, answer: SystemAnswer,
         "correct_refusal": None if case.answerable else float(answer.refused),
         "wrong_refusal": float(answer.refused) if case.answerable else None,
         "latency_s": answer.latency_s,
+        **_short_answer_metrics(answer, references),
     }
+    return {name: metrics[name] for name in METRICS}  # report order
+
+
+def _short_answer_metrics(answer: SystemAnswer,
+                          references: Sequence[str]) -> dict[str, float | None]:
+    """SQuAD exact match and token F1 of the short answer (best reference); a refusal or an
+    answer without a short answer scores 0 on both, and `short_answered` says how often
+    there was one."""
+    if not references:
+        return {"short_exact_match": None, "short_token_f1": None, "short_answered": None}
+    short = None if answer.refused else answer.short_answer
+    if not short:
+        return {"short_exact_match": 0.0, "short_token_f1": 0.0, "short_answered": 0.0}
+    return {"short_exact_match": max(exact_match(short, r) for r in references),
+            "short_token_f1": max(token_f1(short, r) for r in references),
+            "short_answered": 1.0}
 
 
 def judge_answers(items: Sequence[tuple[EvalCase, SystemAnswer]], judge: Judge,

@@ -58,6 +58,9 @@ class SystemAnswer(Frozen):
     refused: bool = False
     latency_s: float | None = None
     system: str = ""
+    # The answer in a few words (newsrag's `Answer.short_answer`); None: the system gave none,
+    # which scores as a miss on the short-answer metrics.
+    short_answer: str | None = None
 
 
 class ClaimVerdict(Frozen):

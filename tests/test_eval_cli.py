@@ -44,6 +44,10 @@ def test_sample_run_reports_every_metric(report: dict) -> None:
     unanswerable = sum(not c.get("answerable", True) for c in cases)
     assert summary["correct_refusal"]["n"] == unanswerable
     assert summary["wrong_refusal"]["n"] == len(cases) - unanswerable
+    # The short answer's own metrics cover every answerable case (none given counts as 0).
+    for name in ("short_exact_match", "short_token_f1", "short_answered"):
+        assert summary[name]["n"] == len(cases) - unanswerable, name
+        assert summary[name]["value"] is not None, name
     # One article: every answered question retrieves and cites it.
     assert summary["hit_at_1"]["value"] == 1.0
     assert report["settings"]["generation"]["generator"] == "extractive"

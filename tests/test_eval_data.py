@@ -14,6 +14,7 @@ from eval.metrics import summarize
 from eval.models import Report
 from eval.report import missed_gates, parse_gates
 from newsrag.errors import ConfigError, EvalError
+from rag.models import ShortAnswer
 from tests.conftest import REPO, SHARED_DATA
 
 RTQA = SHARED_DATA / "realtimeqa-dev"
@@ -101,6 +102,23 @@ def test_precomputed_answers_in_both_forms(tmp_path: Path) -> None:
     assert ours.system == "extractive" and ours.latency_s == 0.25
     assert ours.sentences[0].citations[0].text == "Talks were held in Riyadh."
     assert [c.article_id for c in ours.contexts] == ["a1"]
+
+
+def test_short_answers_are_read_from_both_forms(tmp_path: Path) -> None:
+    ours = _our_answer()
+    ours["short_answer"] = ShortAnswer(text="Riyadh", citation=1, article_id="a1",
+                                       char_start=19, char_end=25).model_dump(mode="json")
+    rows: list[Any] = [ours, {"question": "Who?", "answer": "Peskov [1].", "contexts": ["x"],
+                              "short_answer": "Peskov"},
+                       {"question": "When?", "answer": "Soon.", "short_answer": "  "},
+                       {"question": "Why?", "answer": "Because.", "short_answer": {"text": "x"}}]
+    answers = load_answers(write_jsonl(tmp_path / "answers.jsonl", rows))
+    assert answers["Where were the talks?"].short_answer == "Riyadh"
+    assert answers["Who?"].short_answer == "Peskov"
+    assert answers["When?"].short_answer is None
+    assert answers["Why?"].short_answer == "x"
+    assert load_answers(write_jsonl(tmp_path / "b.jsonl", [_our_answer()])
+                        )["Where were the talks?"].short_answer is None
 
 
 def test_bad_answers_file(tmp_path: Path) -> None:

@@ -10,9 +10,12 @@ import pytest
 
 from eval.judging import judge_answers
 from eval.metrics import (
+    METRICS,
     citation_precision_flags,
     contains_reference,
+    exact_match,
     hit_at,
+    match_words,
     mrr_at_10,
     normalize,
     ranked_articles,
@@ -31,9 +34,58 @@ def test_normalize_and_token_f1() -> None:
 
 def test_contains_reference_needs_whole_words() -> None:
     assert contains_reference("Talks are set for Tuesday [1].", ["tuesday"])
-    assert not contains_reference("Talks on Tuesdays.", ["Tuesday"])
+    assert not contains_reference("Talks on Tuesdaynight.", ["Tuesday"])
     assert not contains_reference("anything", ["", "  "])
     assert contains_reference("a 30-day ceasefire", ["30-day", "30 days"])
+
+
+@pytest.mark.parametrize(("answer", "reference"), [
+    ("He studied at Northeastern University’s law school.", "Northeastern University"),
+    ("He studied at Northeastern University's law school.", "Northeastern University"),
+    ("The show “Squid Game” returns.", "\"Squid Game\""),
+    ("O’Brien said so.", "O'Brien"),
+    ("The states' governors met.", "states"),
+    ("a 30-day ceasefire", "30 days"),
+    ("a thirty day truce", "thirty-day"),
+    ("The long-term plan", "long term"),
+    ("Officials from three countries met.", "three country"),
+    ("Two new vaccines were approved.", "vaccine"),
+    ("It cost $1,200 million.", "1200 million"),
+    ("Talks in São Paulo", "Sao Paulo"),
+    ("Prices rose 49% in May.", "49 percent"),
+    ("A 101-year-old former guard", "101"),
+    ("The U.S. Senate voted.", "US Senate"),
+    ("Meet the Joneses", "the Joneses"),
+])
+def test_contains_reference_matches_inflections_and_spelling_variants(
+        answer: str, reference: str) -> None:
+    assert contains_reference(answer, [reference])
+
+
+@pytest.mark.parametrize(("answer", "reference"), [
+    ("Northeastern won the game.", "Northeastern University"),
+    ("Tensions with South Korea rose.", "North Korea"),
+    ("It cost 2.4 billion euros.", "24 billion"),
+    ("The 100 delegates", "10"),
+    ("On Jan 16 they met.", "Jan 6"),
+    ("The Spaniards celebrated.", "Spain"),
+    ("The university president resigned.", "Northeastern University"),
+    ("Put the bus in the garage.", "bu"),
+    ("The press met.", "pres"),
+    ("News from Wales", "New"),
+    ("A 49-year-old woman", "49%"),
+    ("after the 118th sighting", "118"),
+])
+def test_contains_reference_is_not_lenient(answer: str, reference: str) -> None:
+    assert not contains_reference(answer, [reference])
+
+
+def test_match_words_and_exact_match() -> None:
+    assert match_words("Northeastern University’s 30-day plans") == [
+        "northeastern", "university", "30", "day", "plan"]
+    assert exact_match("The “Squid Game”", "Squid Game") == 1.0
+    assert exact_match("Squid Game season 2", "Squid Game") == 0.0
+    assert exact_match("anything", "") == 0.0
 
 
 def test_retrieval_metrics_count_each_article_once() -> None:
@@ -154,3 +206,32 @@ def test_uncited_sentence_fails_citation_recall_but_can_be_faithful() -> None:
     assert result.metrics["faithfulness"] == 1.0
     assert result.metrics["citation_recall"] == 0.0
     assert result.metrics["citation_precision"] is None  # no citations to be precise about
+
+
+def test_short_answer_exact_match_and_f1() -> None:
+    case = EvalCase(id="c", question="Which country?", reference_answers=("North Korea", "DPRK"))
+    context = (Evidence(text="North Korea declared victory over Covid-19.", article_id="a"),)
+    sentence = SentenceUnderTest(text="North Korea declared victory over Covid-19.",
+                                 citations=context)
+
+    def answer(short: str | None, refused: bool = False) -> SystemAnswer:
+        return SystemAnswer(question=case.question, answer=f"{short}. [1]", refused=refused,
+                            sentences=() if refused else (sentence,), contexts=context,
+                            short_answer=short)
+
+    exact, partial, missing, refusal = judge_answers(
+        [(case, answer("North Korea")), (case, answer("North Korea's leader Kim")),
+         (case, answer(None)), (case, answer("North Korea", refused=True))], WordJudge())
+    assert exact.metrics["short_exact_match"] == 1.0
+    assert exact.metrics["short_token_f1"] == 1.0 and exact.metrics["short_answered"] == 1.0
+    assert partial.metrics["short_exact_match"] == 0.0
+    # "north koreas leader kim" (SQuAD keeps the possessive's s) against "north korea": only
+    # "north" in common, precision 1/4, recall 1/2.
+    assert partial.metrics["short_token_f1"] == pytest.approx(1 / 3)
+    for miss in (missing, refusal):  # no short answer, or a refusal: counted as misses
+        assert miss.metrics["short_exact_match"] == 0.0 and miss.metrics["short_token_f1"] == 0.0
+        assert miss.metrics["short_answered"] == 0.0
+    unanswerable = EvalCase(id="u", question="q", answerable=False)
+    [result] = judge_answers([(unanswerable, answer("North Korea"))], WordJudge())
+    assert result.metrics["short_exact_match"] is None and result.metrics["short_answered"] is None
+    assert list(exact.metrics) == list(METRICS)  # the report's order
