@@ -55,6 +55,15 @@ class ArticleRecord:
 
 
 @dataclass(frozen=True)
+class LiveArticle:
+    """What ingest needs to know of a stored article: is it unchanged, and whose is it."""
+
+    content_hash: str
+    version: str
+    location: str
+
+
+@dataclass(frozen=True)
 class ChunkSet:
     version: str
     article_id: str
@@ -120,10 +129,10 @@ class Catalog:
         db.execute("INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) DO UPDATE "
                    "SET value = CAST(value AS INTEGER) + 1")
 
-    def live_hashes(self) -> dict[str, tuple[str, str]]:
-        """article id -> (content hash, live version), read in one query."""
-        rows = self.db.execute("SELECT id, content_hash, version FROM articles")
-        return {row[0]: (row[1], row[2]) for row in rows}
+    def live_articles(self) -> dict[str, LiveArticle]:
+        """article id -> its content hash, live version and location, read in one query."""
+        rows = self.db.execute("SELECT id, content_hash, version, location FROM articles")
+        return {row[0]: LiveArticle(*row[1:]) for row in rows}
 
     def live_versions(self, article_ids: Iterable[str]) -> dict[str, str]:
         ids = list(set(article_ids))

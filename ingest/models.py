@@ -30,6 +30,9 @@ class Article:
     authors: tuple[str, ...] = ()
     location: str = ""  # the file path or URL it was read from
     content_hash: str = field(default="", compare=False)
+    # What the parser distrusted and dropped (an impossible date, a malformed URL): warnings
+    # for the ingest report, not part of the article.
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if not self.content_hash:
@@ -63,6 +66,17 @@ class Skip:
 
     location: str
     reason: str
+    article_id: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one article, record or file of an ingest run (for `ingest --json`)."""
+
+    outcome: str  # added, updated, unchanged, skipped, deleted or warning
+    location: str
+    article_id: str = ""
+    reason: str = ""
 
 
 @dataclass
@@ -74,6 +88,9 @@ class IngestReport:
     unchanged: int = 0
     deleted: list[str] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    # Stored all the same, but something about it was not trusted (an impossible date, ...).
+    warnings: list[Skip] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
     chunks: int = 0
     seconds: float = 0.0
 

@@ -22,10 +22,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.catalog import LiveArticle
 from ingest.chunk import chunk_article, count_tokens
 from ingest.embed import Embedder
 from ingest.index import Index, PreparedArticle, open_index
-from ingest.models import Article, IngestReport, Skip
+from ingest.models import Article, IngestReport, Outcome, Skip
+from ingest.provenance import holds, refusal
 from ingest.segment import split_sentences
 from ingest.sources import SourceFile, discover_sources, is_url, read_source
 from newsrag.crashpoints import crash_point
@@ -41,11 +43,13 @@ class _Run:
 
     index: Index
     report: IngestReport
-    known: dict[str, tuple[str, str]]
+    known: dict[str, LiveArticle]
     seen: dict[str, str] = field(default_factory=dict)  # article id -> where first seen
     # Locations whose full list of articles this run knows (parsed, or unchanged files).
     complete_locations: set[str] = field(default_factory=set)
     ids_by_location: dict[str, list[str]] = field(default_factory=dict)
+    # Files with a refused id are read again next time: the id may be free by then.
+    retry_locations: set[str] = field(default_factory=set)
     batch: list[PreparedArticle] = field(default_factory=list)
     done_files: list[tuple[str, int, int, str, list[str]]] = field(default_factory=list)
     # One store write runs in the background while the next batch is embedded.
@@ -66,7 +70,7 @@ def ingest(
     index = index or open_index(settings)
     notify = on_event or (lambda kind, report: None)
     with index.writing(verify=False):  # verified below, while the first batch is parsed
-        run = _Run(index, IngestReport(), index.catalog.live_hashes())
+        run = _Run(index, IngestReport(), index.catalog.live_articles())
         fingerprint = pipeline_fingerprint(settings, index.embedder.name)
         events = _events(list(inputs), settings, index, fingerprint, run.known)
         # Chroma takes a second to import and open: do it while the first batch is parsed.
@@ -83,6 +87,7 @@ def ingest(
             run.writer.shutdown(wait=True)
         if prune:
             run.report.deleted = _prune(run)
+            run.report.outcomes += [Outcome("deleted", "", i) for i in run.report.deleted]
     run.report.seconds = time.perf_counter() - started
     notify("done", run.report)
     return run.report
@@ -103,10 +108,11 @@ def _digest(parts: list[Any]) -> str:
 
 
 def _events(inputs: list[str], settings: Settings, index: Index, fingerprint: str,
-            known: dict[str, tuple[str, str]]) -> Iterator[tuple[str, Any]]:
+            known: dict[str, LiveArticle]) -> Iterator[tuple[str, Any]]:
     """Runs in the background thread: everything but embedding and writing."""
     catalog = index.catalog
     file_fingerprint = _file_fingerprint(settings, fingerprint)
+    uploads = (settings.resolved_data_dir() / "uploads").resolve()
     for source in discover_sources(inputs, settings.ingest):
         if isinstance(source, Skip):
             yield "skip", source
@@ -114,7 +120,8 @@ def _events(inputs: list[str], settings: Settings, index: Index, fingerprint: st
         if isinstance(source, SourceFile):
             ids = catalog.unchanged_file_ids(
                 source.location, source.size, source.mtime_ns, file_fingerprint)
-            if ids is not None:
+            # Articles deleted since are read again: delete, then re-ingest, restores them.
+            if ids is not None and all(holds(known, i, source.location) for i in ids):
                 yield "unchanged_file", (source.location, ids)
                 continue
         location = source if isinstance(source, str) else source.location
@@ -124,13 +131,19 @@ def _events(inputs: list[str], settings: Settings, index: Index, fingerprint: st
             if isinstance(item, Skip):
                 whole_file_failed |= item.location == location
                 yield "skip", item
-            else:
-                crash_point("parse")
-                version = _version(item, fingerprint)
-                unchanged = known.get(item.id) == (item.content_hash, version)
-                prepared = None if unchanged else _prepare(
-                    item, version, settings.chunking, index.embedder)
-                yield "article", (item, version, prepared)
+                continue
+            refused = refusal(item, known.get(item.id), uploads)
+            if refused is not None:
+                yield "refused", refused
+                continue
+            crash_point("parse")
+            version = _version(item, fingerprint)
+            held = known.get(item.id)
+            unchanged = held is not None and (held.content_hash, held.version) == (
+                item.content_hash, version)
+            prepared = None if unchanged else _prepare(
+                item, version, settings.chunking, index.embedder)
+            yield "article", (item, version, prepared)
         # A file that failed as a whole is not "complete": prune must not empty it.
         if isinstance(source, SourceFile) and not whole_file_failed:
             yield "file_done", (source.location, source.size, source.mtime_ns, file_fingerprint)
@@ -143,12 +156,15 @@ def _version(article: Article, fingerprint: str) -> str:
 
 def _handle(run: _Run, kind: str, payload: Any) -> None:
     report = run.report
-    if kind == "skip":
-        report.skipped.append(payload)
+    if kind in ("skip", "refused"):
+        _skip(run, payload)
+        if kind == "refused":
+            run.retry_locations.add(payload.location)
     elif kind == "unchanged_file":
         location, ids = payload
         for article_id in ids:
             run.seen.setdefault(article_id, location)
+            report.outcomes.append(Outcome("unchanged", location, article_id))
         run.complete_locations.add(location)
         report.unchanged += len(ids)
     elif kind == "parsing":
@@ -156,28 +172,42 @@ def _handle(run: _Run, kind: str, payload: Any) -> None:
     elif kind == "file_done":
         location = payload[0]
         run.complete_locations.add(location)
-        run.done_files.append((*payload, run.ids_by_location.pop(location, [])))
+        ids = run.ids_by_location.pop(location, [])
+        if location not in run.retry_locations:
+            run.done_files.append((*payload, ids))
     elif kind == "article":
         _handle_article(run, *payload)
+
+
+def _skip(run: _Run, skip: Skip) -> None:
+    run.report.skipped.append(skip)
+    run.report.outcomes.append(Outcome("skipped", skip.location, skip.article_id, skip.reason))
 
 
 def _handle_article(run: _Run, article: Article, version: str,
                     prepared: PreparedArticle | None) -> None:
     first_seen = run.seen.get(article.id)
     if first_seen is not None:
-        run.report.skipped.append(
-            Skip(article.location, f"duplicate article id {article.id!r} (also in {first_seen})"))
+        run.retry_locations.add(article.location)
+        _skip(run, Skip(article.location,
+                        f"duplicate article id {article.id!r} (also in {first_seen})", article.id))
         return
     run.seen[article.id] = article.location
     run.ids_by_location.setdefault(article.location, []).append(article.id)
+    for note in article.notes:
+        run.report.warnings.append(Skip(article.location, note, article.id))
+        run.report.outcomes.append(Outcome("warning", article.location, article.id, note))
     if prepared is None:
         run.report.unchanged += 1
+        run.report.outcomes.append(Outcome("unchanged", article.location, article.id))
         return
     if not prepared.chunks:
-        run.report.skipped.append(Skip(article.location, f"{article.id}: no sentences"))
+        _skip(run, Skip(article.location, f"no sentences ({article.id})", article.id))
         return
     run.batch.append(prepared)
-    (run.report.updated if article.id in run.known else run.report.added).append(article.id)
+    kind = "updated" if article.id in run.known else "added"
+    getattr(run.report, kind).append(article.id)
+    run.report.outcomes.append(Outcome(kind, article.location, article.id))
 
 
 def _flush(run: _Run) -> None:

@@ -23,7 +23,6 @@ from newsrag.settings import Settings, load_settings
 from newsrag.terminal import safe, safe_line
 
 if TYPE_CHECKING:
-    from ingest.models import IngestReport
     from rag.answering import AskOptions, Assistant
     from rag.services import Services
 
@@ -64,28 +63,25 @@ def cli(ctx: click.Context, config: str | None) -> None:
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--prune", is_flag=True, help="Remove articles whose files (or records) vanished.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="List every skip and warning (by default 20 of each reason).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the outcome of every article, record and file as JSON.")
 @pass_context
-def ingest(app: _Context, inputs: tuple[str, ...], prune: bool, quiet: bool) -> None:
+def ingest(app: _Context, inputs: tuple[str, ...], prune: bool, quiet: bool, verbose: bool,
+           as_json: bool) -> None:
     """Ingest files, directories (recursively) and http(s) URLs."""
     from ingest.pipeline import ingest as run_ingest
+    from newsrag.ingest_report import json_report, text_report
     from newsrag.progress import ingest_progress
 
     with ingest_progress(enabled=not quiet and sys.stderr.isatty()) as on_event:
         report = run_ingest(inputs, app.settings, app.services.index, prune=prune,
                             on_event=on_event)
-    _print_report(report)
+    for line in [json_report(report)] if as_json else text_report(report, verbose):
+        click.echo(line)
     if report.stored == 0:
         raise NewsragError("nothing could be ingested")
-
-
-def _print_report(report: IngestReport) -> None:
-    click.echo(
-        f"added {len(report.added)}, updated {len(report.updated)}, unchanged {report.unchanged}, "
-        f"skipped {len(report.skipped)}, deleted {len(report.deleted)}; "
-        f"{report.chunks} chunks embedded in {report.seconds:.1f} s"
-    )
-    for skip in report.skipped:
-        click.echo(f"  skipped {safe_line(skip.location)}: {safe_line(skip.reason)}")
 
 
 @cli.command(name="list")
@@ -196,6 +192,7 @@ def _filters(sources: tuple[str, ...], since: Any, until: Any) -> Any:
 def search(app: _Context, query: str, k: int | None, sources: tuple[str, ...], since: Any,
            until: Any, as_of: Any, explain: bool, as_json: bool) -> None:
     """Ranked chunks for a query, with their article and sentences."""
+    from rag.search import future_dated
     from rag.search import search as run_search
 
     result = run_search(query, app.services, k or 10, _filters(sources, since, until),
@@ -218,6 +215,9 @@ def search(app: _Context, query: str, k: int | None, sources: tuple[str, ...], s
                        f" · article BM25 {_place(hit.article_rank)} · cosine "
                        f"{hit.similarity if hit.similarity is not None else '-'} · fused "
                        f"{hit.score:.4f}")
+            if future_dated(hit, result.reference):
+                click.echo(f"   dated after {result.reference}: a future date is not trusted, "
+                           "so no recency bonus")
         for sentence in hit.sentences:
             click.echo(f"   · {safe(sentence.text)}")
 

@@ -109,7 +109,7 @@ def test_one_batch_of_hostile_files_stores_every_good_article(tmp_path: Path) ->
     assert len(bad) >= 500 and len(corpus.categories()) >= 30
 
     started = time.perf_counter()
-    result = run_cli("ingest", "-q", str(corpus.folder), data_dir=tmp_path / "data",
+    result = run_cli("ingest", "-q", "--verbose", str(corpus.folder), data_dir=tmp_path / "data",
                      prefix=(sys.executable, "-c", PEAK_RSS), timeout=600)
     seconds = time.perf_counter() - started
     assert result.returncode == 0, result.stderr[-3000:]
