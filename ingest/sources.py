@@ -45,34 +45,99 @@ def is_url(value: str) -> bool:
 
 
 def discover_sources(inputs: Iterable[str], settings: IngestSettings) -> Iterator[Source | Skip]:
-    """Expand inputs into files (directories recursively, by extension) and URLs."""
+    """Expand inputs into files (directories recursively, by extension) and URLs; a file
+    reached twice (through links) is read once. Every problem is a Skip, never an error."""
     extensions = {ext.lower() for ext in settings.extensions}
+    seen: set[Path] = set()
     for raw in inputs:
         if is_url(raw):
             yield raw
             continue
         path = Path(raw).expanduser()
         if path.is_dir():
-            for found in sorted(_walk(path)):
-                if found.suffix.lower() in extensions:
-                    yield _stat(found)
-        elif path.is_file():
-            yield _stat(path)
+            for found in walk_folder(path, settings.symlinks):
+                # A link or folder that might hold articles is worth a skip line; "x.bak" not.
+                named = Path(found.location) if isinstance(found, Skip) else found
+                if named.suffix.lower() in extensions or (
+                        isinstance(found, Skip) and not named.suffix):
+                    yield from _once(found, seen)
+        elif path.is_file():  # named on purpose: followed whatever ingest.symlinks says
+            yield from _once(path, seen)
+        elif path.is_symlink():
+            yield Skip(raw, f"broken symbolic link (to {_link_text(path)})")
         else:
             yield Skip(raw, "no such file or directory")
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in files:
-            if not name.startswith("."):
-                yield Path(folder) / name
+def _once(found: Path | Skip, seen: set[Path]) -> Iterator[SourceFile | Skip]:
+    if isinstance(found, Skip):
+        yield found
+        return
+    source = _stat(found)
+    if isinstance(source, Skip) or source.path not in seen:
+        if isinstance(source, SourceFile):
+            seen.add(source.path)
+        yield source
 
 
-def _stat(path: Path) -> SourceFile:
-    resolved = path.resolve()
-    info = resolved.stat()
+def walk_folder(root: Path, symlinks: str) -> Iterator[Path | Skip]:
+    """Files under `root` in path order (hidden ones left out), following symbolic links as
+    `ingest.symlinks` says: "within" (only to targets inside `root`), "follow" or "skip".
+    A broken link or an unreadable folder is a Skip; each real folder is walked once."""
+    top = root.resolve()
+    folders, files, problems = [root], [], []
+    walked = {top}
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            problems.append(Skip(str(folder), f"unreadable folder: {exc.strerror or exc}"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            target = _link_target(path, top, symlinks) if entry.is_symlink() else path
+            if isinstance(target, Skip):
+                problems.append(target)
+            elif target.is_dir():
+                if (real := target.resolve()) not in walked:
+                    walked.add(real)
+                    folders.append(path)
+            else:
+                files.append(path)
+    yield from problems
+    yield from sorted(files)
+
+
+def _link_target(link: Path, top: Path, symlinks: str) -> Path | Skip:
+    """Where a link found in a folder leads, or why it is not followed."""
+    try:
+        real = link.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a link loop on older Pythons
+        return Skip(str(link), f"broken symbolic link (to {_link_text(link)})")
+    if symlinks == "skip":
+        return Skip(str(link), 'symbolic link not followed (ingest.symlinks = "skip")')
+    if symlinks == "within" and not real.is_relative_to(top):
+        return Skip(str(link), f"symbolic link to {real}, outside {top}: not followed "
+                               '(ingest.symlinks = "within")')
+    return real
+
+
+def _link_text(link: Path) -> str:
+    try:
+        return os.readlink(link)
+    except OSError:
+        return "?"
+
+
+def _stat(path: Path) -> SourceFile | Skip:
+    try:
+        resolved = path.resolve(strict=True)
+        info = resolved.stat()
+    except (OSError, RuntimeError) as exc:  # gone, or a link broken, since it was listed
+        return Skip(str(path), f"unreadable: {getattr(exc, 'strerror', None) or exc}")
     return SourceFile(resolved, info.st_size, info.st_mtime_ns)
 
 

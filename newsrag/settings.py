@@ -52,6 +52,7 @@ class IngestSettings(Section):
     url_max_mb: float = Field(10.0, gt=0)
     allow_private_urls: bool = False
     user_agent: str = "newsrag/0.1 (+offline news Q&A)"
+    symlinks: Literal["within", "follow", "skip"] = "within"
     json_fields: JsonFields = JsonFields()
 
 
