@@ -194,8 +194,8 @@ class LexicalIndex:
                 snap = read_snapshot(folder, generation)
             except FileNotFoundError:
                 continue
-            except Exception:  # damaged files of any kind: derived data, so rebuilt
-                return None
+            except Exception:  # damaged files of any kind, or a failed checksum
+                return None  # (DamagedSnapshot): derived data, so rebuilt silently
             return snap if is_whole(snap) else None
         return None
 
