@@ -8,7 +8,8 @@ import warnings
 from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
-from ingest.clean import TITLE_CHARS, normalize_line, normalize_text, parse_date, strip_hostile
+from ingest.clean import TITLE_CHARS, normalize_line, normalize_text, strip_hostile
+from ingest.fields import checked_date, checked_url
 from ingest.models import Article
 from newsrag.errors import IngestError
 
@@ -54,7 +55,8 @@ def parse_text_document(raw: str, location: str, markdown: bool = False) -> Arti
         title, text = first, rest.strip()
     title = normalize_line(title.lstrip("#"), TITLE_CHARS)
     authors, source = _byline(text)
-    url = normalize_line(meta.get("url", ""))
+    url, url_notes = checked_url(meta.get("url", ""))
+    published, date_notes = checked_date(meta.get("published") or meta.get("date"))
     return Article(
         id=normalize_line(meta.get("id", "")) or slug_id(PurePosixPath(location).stem, location),
         title=title,
@@ -62,9 +64,10 @@ def parse_text_document(raw: str, location: str, markdown: bool = False) -> Arti
         source=normalize_line(meta.get("source", "") or source or source_from_url(url),
                               NAME_CHARS),
         url=url,
-        published=parse_date(meta.get("published") or meta.get("date")),
+        published=published,
         authors=_split_authors(meta.get("authors") or meta.get("author") or authors),
         location=location,
+        notes=(*url_notes, *date_notes),
     )
 
 
@@ -131,15 +134,17 @@ def parse_html_document(raw: str, location: str, url: str = "") -> Article:
     title = normalize_line(doc.get("title") or "", TITLE_CHARS)
     if text.startswith(title + "\n"):
         text = text[len(title):].strip()
-    page_url = normalize_line(doc.get("url") or url)
+    page_url, url_notes = checked_url(doc.get("url") or url)
+    published, date_notes = checked_date(doc.get("date"))
     return Article(
         id=slug_id(title or PurePosixPath(location).stem, page_url or location),
         title=title,
         text=text,
         source=normalize_line(doc.get("sitename") or "", NAME_CHARS)
         or source_from_url(page_url or ""),
-        url=page_url or "",
-        published=parse_date(doc.get("date")),
+        url=page_url,
+        published=published,
         authors=_split_authors(doc.get("author")),
         location=location,
+        notes=(*url_notes, *date_notes),
     )

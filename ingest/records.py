@@ -7,7 +7,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from ingest.clean import TITLE_CHARS, normalize_line, normalize_text, parse_date, strip_hostile
+from ingest.clean import TITLE_CHARS, normalize_line, normalize_text, strip_hostile
+from ingest.fields import checked_date, checked_url
 from ingest.formats import MAX_AUTHORS, NAME_CHARS, slug_id, source_from_url
 from ingest.models import Article, Skip
 from newsrag.errors import IngestError
@@ -81,8 +82,8 @@ def article_from_record(
         raise IngestError(f"no text field (looked for {', '.join(fields.text)})")
     if not isinstance(text, str):
         raise IngestError(f"text is a {_kind(text)}, not a string")
-    url = _first(record, fields.url)
-    url = normalize_line(url) if isinstance(url, str) else ""
+    url, url_notes = checked_url(_first(record, fields.url))
+    published, date_notes = checked_date(_first(record, fields.published))
     title = _first(record, fields.title)  # other fields of a wrong type are left empty
     title = normalize_line(title, TITLE_CHARS) if isinstance(title, str) else ""
     source = _first(record, fields.source)
@@ -93,9 +94,10 @@ def article_from_record(
         source=(normalize_line(source, NAME_CHARS) if isinstance(source, str)
                 else source_from_url(url)),
         url=url,
-        published=parse_date(_first(record, fields.published)),
+        published=published,
         authors=_authors(_first(record, fields.authors)),
         location=location,
+        notes=(*url_notes, *date_notes),
     )
 
 
@@ -166,18 +168,20 @@ def _article_from_entry(entry: Any, where: str, location: str, outlet: str) -> A
     if not text:
         raise IngestError("feed entry has no text")
     title = normalize_line(entry.get("title", ""), TITLE_CHARS)
-    link = normalize_line(entry.get("link", ""))
+    link, url_notes = checked_url(entry.get("link", ""))
     authors = [a.get("name", "") for a in entry.get("authors", [])] or [entry.get("author", "")]
-    published = entry.get("published_parsed") or entry.get("updated_parsed")
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    published, date_notes = checked_date(tuple(parsed) if parsed else None)
     return Article(
         id=slug_id(title, entry.get("id") or link or where),
         title=title,
         text=text,
         source=outlet or source_from_url(link),
         url=link,
-        published=parse_date(tuple(published) if published else None),
+        published=published,
         authors=_authors(authors),
         location=location,
+        notes=(*url_notes, *date_notes),
     )
 
 

@@ -19,6 +19,7 @@ from typing import TypeVar
 import numpy as np
 
 T = TypeVar("T")
+FUTURE_SLACK_DAYS = 1
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,22 @@ def fused_score(ranks: Ranks, weights: FusionWeights, rrf_k: float,
 
 
 def freshness(day: int | None, reference_day: int, half_life_days: float) -> float:
-    """1 for an article of the reference day, halving every half-life before it; 0 undated.
+    """1 for an article of the reference day, halving every half-life before it; 0 undated,
+    and 0 for a date more than a day after the reference (see `is_future`).
 
-    >>> freshness(100, 107, 7.0), freshness(None, 107, 7.0)
-    (0.5, 0.0)
+    >>> freshness(100, 107, 7.0), freshness(None, 107, 7.0), freshness(200, 107, 7.0)
+    (0.5, 0.0, 0.0)
     """
-    if day is None:
+    if day is None or is_future(day, reference_day):
         return 0.0
     return float(0.5 ** (max(0, reference_day - day) / half_life_days))
+
+
+def is_future(day: int, reference_day: int) -> bool:
+    """A publication date more than a day after the reference (a time zone's worth of slack)
+    is a mistake or a lie: an article dated 9999-12-31 would otherwise outrank every real
+    one for every question, forever."""
+    return day > reference_day + FUTURE_SLACK_DAYS
 
 
 def diversify(ranked: Sequence[T], k: int, article_of: Callable[[T], str],

@@ -18,12 +18,27 @@ from datetime import date
 
 import numpy as np
 
+from ingest.clean import date_ordinal
 from ingest.store import Filters, Match
 from newsrag.settings import RetrievalSettings
 from rag.dates import DateWindow, resolve_dates
-from rag.fusion import FusionWeights, Ranks, cosine_duplicates, diversify, freshness, fused_score
+from rag.fusion import (
+    FusionWeights,
+    Ranks,
+    cosine_duplicates,
+    diversify,
+    freshness,
+    fused_score,
+    is_future,
+)
 from rag.models import Hit, HitSentence
 from rag.services import Services
+
+
+def future_dated(hit: Hit, reference: date) -> bool:
+    """Whether the hit's publication date is past the reference, so it got no recency bonus."""
+    day = date_ordinal(hit.published) if hit.published else None
+    return day is not None and is_future(day, reference.toordinal())
 
 
 def make_filters(sources: tuple[str, ...] = (), since: date | None = None,
@@ -63,6 +78,7 @@ class SearchResult:
     hits: list[Hit]  # the context: k chunks, best first
     articles: list[str]  # every candidate article by its best chunk's fused score
     window: DateWindow | None  # the question's relative date as applied (with the slack)
+    reference: date = field(default_factory=date.today)  # what recency counted back from
 
 
 def retrieve(question: str, services: Services, k: int | None = None,
@@ -182,7 +198,8 @@ def rank(found: Candidates, services: Services, k: int | None = None,
         duplicates = cosine_duplicates(vectors, settings.duplicate_similarity)
         chosen = diversify(pool, k, lambda c: c.article_id, settings.max_chunks_per_article,
                            lambda a, b: duplicates(a.chunk_id, b.chunk_id))
-    return SearchResult([to_hit(c) for c in chosen], article_order(ordered), found.window)
+    return SearchResult([to_hit(c) for c in chosen], article_order(ordered), found.window,
+                        found.reference)
 
 
 def fuse(found: Candidates, settings: RetrievalSettings) -> list[Candidate]:
