@@ -8,7 +8,8 @@ do not count) or undecodable bytes; Windows-1252 is refused when over 30 % of it
 
 Hostile characters (`normalize_text`, `normalize_line`): an article with a few stray control
 characters is still news, so it is stored with them removed: C0/C1 controls except newline
-and tab (vertical tab, form feed, NEL and U+2028/9 become line breaks), ANSI/OSC terminal
+and tab (vertical tab, form feed, NEL and U+2028/9 become line breaks; a lone carriage
+return becomes a space unless the text ends its lines with it), ANSI/OSC terminal
 escape sequences (whole), bidi embeddings, overrides and isolates (U+202A-E, U+2066-9), stray
 BOMs and non-characters. None of them ever reaches the store.
 """
@@ -34,7 +35,7 @@ _ESCAPE = re.compile(
     r"|\x1b[()*+\-./][ -~]"
 )
 _ESCAPE_STARTS = "\x1b\x9b\x90\x98\x9d\x9e\x9f"
-_LINE_BREAK = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+_LINE_BREAK = re.compile(r"[\x0b\x0c\x85\u2028\u2029]")
 # C0/C1 controls except tab and newline, bidi controls that can disguise text, BOM, U+FFFE/F.
 _HOSTILE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]")
 # What binary data is made of, once escape sequences are gone: controls and undecodable bytes.
@@ -129,10 +130,21 @@ def strip_hostile(text: str) -> str:
     if any(start in text for start in _ESCAPE_STARTS):  # seven scans beat one regex pass
         text = _ESCAPE.sub("", text)
     if "\r" in text:
-        text = text.replace("\r\n", "\n")
+        text = _carriage_returns(text)
     if _LINE_BREAK.search(text):
         text = _LINE_BREAK.sub("\n", text)
     return _HOSTILE.sub("", text) if _HOSTILE.search(text) else text
+
+
+def _carriage_returns(text: str) -> str:
+    """CRLF becomes a line end. A lone CR ends lines only in text that uses it as its line
+    end (classic Mac: several, and no LF anywhere); elsewhere it is a stray inside a line,
+    and as a line end it would cut a sentence in two (every line end is a sentence break)."""
+    text = text.replace("\r\n", "\n")
+    if "\r" not in text:
+        return text
+    mac = "\n" not in text and text.count("\r") > 1
+    return text.replace("\r", "\n" if mac else " ")
 
 
 def normalize_text(text: str) -> str:

@@ -9,6 +9,7 @@ line, the configured segmenter decides. Choice by measurement: see bench/segment
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
@@ -20,6 +21,8 @@ SplitLine = Callable[[str], list[str]]
 # sentence, and skipping the call saves ~50 µs a line (5 s for 100,000 one-word lines).
 SENTENCE_ENDS = (".", "?", "!", "\u2026")
 ENDS_NEEDED = {"nupunkt", "regex"}
+CJK_ENDS = "。！？"
+_CJK_BOUNDARY = re.compile(r"[。！？]+[」』”’）)]*")
 LONG_TOKEN_CHARS = 500
 _LONG_TOKEN = re.compile(rf"(?<!\S)\S{{{LONG_TOKEN_CHARS},}}")
 # A naive baseline: end punctuation (maybe closing a quote), space, then a capital or digit.
@@ -59,15 +62,25 @@ def split_sentences(text: str, segmenter: str = "nupunkt") -> list[Sentence]:
     sentences: list[Sentence] = []
     for line_start, line in _lines(text):
         for part_start, part, alone in _parts(line):
-            if alone or (needs_end and not _has_end(part)):
-                spans: Iterable[tuple[int, int]] = _align(part, [part])
-            else:
-                spans = _align(part, split_line(part))
-            offset = line_start + part_start
-            for start, end in spans:
-                sentences.append(
-                    Sentence(len(sentences), offset + start, offset + end, part[start:end]))
+            for piece_start, piece in [(0, part)] if alone else _cjk_pieces(part):
+                if alone or (needs_end and not _has_end(piece)):
+                    spans: Iterable[tuple[int, int]] = _align(piece, [piece])
+                else:
+                    spans = _align(piece, split_line(piece))
+                offset = line_start + part_start + piece_start
+                for start, end in spans:
+                    sentences.append(Sentence(
+                        len(sentences), offset + start, offset + end, piece[start:end]))
     return sentences
+
+
+def _cjk_pieces(part: str) -> list[tuple[int, str]]:
+    """`part` cut after each full-width sentence end (。！？ and any closing quote): Chinese
+    and Japanese put no space after them, and no segmenter here splits there."""
+    if not any(mark in part for mark in CJK_ENDS):
+        return [(0, part)]
+    cuts = [0, *(m.end() for m in _CJK_BOUNDARY.finditer(part)), len(part)]
+    return [(a, part[a:b]) for a, b in itertools.pairwise(cuts) if part[a:b].strip()]
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:
