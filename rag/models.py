@@ -73,6 +73,44 @@ class AnswerSentence(Frozen):
     status: Literal["quoted", "supported", "reattributed", "unsupported", "dropped"] = "supported"
 
 
+AnswerType = Literal["person", "organisation", "place", "date", "number", "title", "product",
+                     "event", "description"]
+
+
+class ShortAnswer(Frozen):
+    """The answer in a few words, verbatim inside citation [citation]:
+    `article.text[char_start:char_end] == text` for the cited article."""
+
+    text: str
+    citation: int
+    article_id: str
+    char_start: int
+    char_end: int
+    # "phrase": a candidate of the expected type; "sentence": the best sentence, whole.
+    kind: Literal["phrase", "sentence"] = "phrase"
+
+
+class ReaderCandidate(Frozen):
+    """A candidate answer the reader weighed: its score and how many sentences and articles
+    stated it."""
+
+    text: str
+    score: float
+    sentences: int
+    articles: int
+
+
+class ReaderCheck(Frozen):
+    """Why the reader answered or declined: the question's expected answer type, the
+    candidates it found, and its answerability estimate against the threshold."""
+
+    answer_type: AnswerType
+    candidates: tuple[ReaderCandidate, ...] = ()
+    answerable: float = 0.0
+    threshold: float = 0.0
+    reasons: tuple[str, ...] = ()
+
+
 class Answer(Frozen):
     """A short answer whose every sentence cites the source sentences it rests on."""
 
@@ -95,3 +133,9 @@ class Answer(Frozen):
     # Retrieved sentences withheld as addressed to the model, not to readers ("ignore previous
     # instructions", chat-template tokens, forged citation markers): never shown, quoted or cited.
     screened: int = 0
+    # The answer in a few words (or the best sentence), an exact span of a cited sentence.
+    short_answer: ShortAnswer | None = None
+    # The reader's evidence for answering or declining (shown by "show checks").
+    check: ReaderCheck | None = None
+    # The question's relative dates ("this week") resolved to days: (since, until), ISO.
+    date_window: tuple[str, str] | None = None

@@ -1,0 +1,75 @@
+"""Sentences that are not statements of news: headings, labels, bylines, questions.
+
+Articles carry their headline again in the body, section labels ("TODAY'S WEATHER",
+"QUIZ TIME"), bylines and datelines ("Washington CNN —"), and newsletters copy quiz questions.
+None of them is ever a short answer, and they rank low as evidence.
+
+    >>> is_heading("Bridge Repair Costs Soar After Storm", "")
+    True
+    >>> is_heading("The repair cost $42 million, officials said.", "")
+    False
+    >>> strip_dateline("WASHINGTON (CNN) — The Senate voted on Tuesday.")
+    'The Senate voted on Tuesday.'
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.text import STOPWORDS, content_words
+
+_END = re.compile(r"[.!?…:;][\"'”’)\]]*\s*$")
+_BYLINE = re.compile(r"^\s*(?:by|written by|reporting by|photo(?:graph)?s? by|updated|"
+                     r"published|posted)\b", re.IGNORECASE)
+# "WASHINGTON (CNN) —", "Washington CNN —", "LONDON, June 3 (Reuters) -", "(AP) —".
+_DATELINE = re.compile(
+    r"^\s*(?:[A-Z][A-Za-z .'-]{1,40}?(?:,\s*[A-Z][a-z]{2,9}\.? \d{1,2})?\s*)?"
+    r"\(?(?:CNN|AP|Reuters|AFP|Bloomberg|BBC|CNN Business|CNN Español)\)?\s*[—–-]+\s*")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def is_heading(text: str, title: str = "") -> bool:
+    """A headline, section label or caption line: the article's title again, all capitals,
+    or a short line with no closing punctuation whose words are mostly capitalised."""
+    flat = " ".join(text.split())
+    if not flat:
+        return True
+    if title and _same(flat, title):
+        return True
+    words = _WORD.findall(flat)
+    letters = [c for c in flat if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) / len(letters) > 0.8 and len(words) <= 12:
+        return True
+    if _BYLINE.match(flat) and len(words) <= 12:
+        return True
+    if _END.search(flat) or len(words) > 16:
+        return False
+    significant = [w for w in words if w.lower() not in STOPWORDS]
+    capitalised = sum(w[0].isupper() for w in significant)
+    return len(words) <= 4 or (bool(significant) and capitalised / len(significant) >= 0.6)
+
+
+def is_question(text: str) -> bool:
+    """Asks rather than tells (a quiz question, a rhetorical headline), or trails off (a
+    teaser cut with "...")."""
+    return text.rstrip(" \"'”’)").endswith(("?", "...", "…"))
+
+
+def restates(text: str, question_terms: frozenset[str]) -> bool:
+    """Says little beyond the question's own words: no answer can be in it."""
+    words = content_words(text)
+    if not question_terms or not words:
+        return False
+    shared = len(words & question_terms) / len(question_terms)
+    return shared >= 0.7 and len(words - question_terms) <= 2
+
+
+def strip_dateline(text: str) -> str:
+    """The sentence without a leading dateline or wire credit."""
+    match = _DATELINE.match(text)
+    return text[match.end():] if match and match.end() < len(text) else text
+
+
+def _same(text: str, title: str) -> bool:
+    a, b = content_words(text), content_words(title)
+    return bool(a) and bool(b) and len(a & b) / max(len(a), len(b)) >= 0.8

@@ -1,0 +1,291 @@
+"""The learned sentence ranker: how likely each retrieved sentence is to state the answer.
+
+Every distinct sentence of the retrieved chunks gets features that retrieval and the question
+analysis already know — dense cosine, word overlap, the sentence's BM25 among the retrieved
+sentences, its chunk's and article's retrieval rank, recency against the question date, its
+place in the article, whether it holds an entity of the wanted answer type, how much of the
+question's named things it mentions, and whether it is a heading, a byline, a question or a
+restatement of the question — and a logistic regression turns them into a probability. Its
+weights (`ranker_weights.json`) are fitted on RealTime QA dev questions, folds grouped by
+week, by bench/fit_reader.py; the label is "this sentence contains a
+reference answer".
+
+    >>> ranked = rank_sentences(question, hits, embedder)   # doctest: +SKIP
+    >>> ranked[0].text                                       # doctest: +SKIP
+    'North Korea declared victory over Covid-19 on Thursday ...'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.models import Citation, Hit
+from rag.question import QuestionAnalysis, names_in
+from rag.sentence_kinds import is_heading, is_question, restates
+from rag.text import content_words
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+    from ingest.embed import Embedder
+
+WEIGHTS_FILE = "ranker_weights.json"
+# The relevance score kept from the hand-set ranker: still what `ask.min_relevance` is
+# compared with (a cheap floor for questions about nothing retrieved).
+LEXICAL_WEIGHT = 0.3
+FEATURES = ("cosine", "overlap", "bm25", "chunk_rank", "article_rank", "recency", "undated",
+            "lede", "position", "type_match", "entity_coverage", "heading", "question",
+            "restates", "length")
+# Entity labels that answer each answer type, with how well they fit.
+TYPE_LABELS: dict[str, dict[str, float]] = {
+    "person": {"PERSON": 1.0, "ORG": 0.4, "NORP": 0.3},
+    "organisation": {"ORG": 1.0, "PRODUCT": 0.4, "NORP": 0.3, "GPE": 0.2, "FAC": 0.3},
+    "place": {"GPE": 1.0, "LOC": 1.0, "FAC": 1.0, "ORG": 0.3, "NORP": 0.3},
+    "date": {"DATE": 1.0, "TIME": 0.8},
+    "number": {"CARDINAL": 1.0, "MONEY": 1.0, "PERCENT": 1.0, "QUANTITY": 1.0, "DATE": 0.2},
+    "title": {"WORK_OF_ART": 1.0, "QUOTE": 1.0, "PRODUCT": 0.5, "ORG": 0.3, "EVENT": 0.3},
+    "product": {"PRODUCT": 1.0, "ORG": 0.5, "WORK_OF_ART": 0.3},
+    "event": {"EVENT": 1.0, "LAW": 0.3, "WORK_OF_ART": 0.3},
+}
+_QUOTED = re.compile(r"[“\"]([A-Z0-9][^“”\"]{0,60}?)[”\"]")
+
+
+@dataclass(frozen=True)
+class RankedSentence:
+    """A retrieved sentence with its answer probability (`score`) and the features behind it.
+
+    `relevance` is the hand-set mix (0.7 × cosine + 0.3 × overlap) kept for min_relevance.
+    """
+
+    score: float
+    similarity: float
+    overlap: float
+    hit: Hit
+    start: int
+    end: int
+    text: str
+    relevance: float = 0.0
+    features: tuple[float, ...] = ()
+    # (text, label) of its named entities (spaCy labels) and quoted titles ("QUOTE").
+    entities: tuple[tuple[str, str], ...] = ()
+
+    def cite(self, n: int) -> Citation:
+        """This sentence as citation [n]."""
+        hit = self.hit
+        return Citation(
+            n=n, article_id=hit.article_id, title=hit.title, url=hit.url, source=hit.source,
+            published=hit.published, text=self.text, char_start=self.start, char_end=self.end,
+        )
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    hit: Hit
+    hit_rank: int
+    article_rank: int
+    start: int
+    end: int
+    text: str
+
+
+def rank_sentences(question: str, hits: Sequence[Hit], embedder: Embedder,
+                   analysis: QuestionAnalysis | None = None, reference: date | None = None,
+                   model: LogisticModel | None = None) -> list[RankedSentence]:
+    """Every distinct sentence of the hits (screened ones left out), most likely first."""
+    from rag.question import analyse_question
+
+    analysis = analysis or analyse_question(question)
+    rows = sentence_rows(question, hits, embedder, analysis, reference or date.today())
+    return score_sentences(rows, model or load_ranker())
+
+
+def score_sentences(rows: Sequence[RankedSentence], model: LogisticModel
+                    ) -> list[RankedSentence]:
+    """The rows scored by `model`, most likely first."""
+    scored = [replace(r, score=model.probability(r.features)) for r in rows]
+    scored.sort(key=lambda r: (-r.score, -r.relevance))
+    return scored
+
+
+def sentence_rows(question: str, hits: Sequence[Hit], embedder: Embedder,
+                  analysis: QuestionAnalysis, reference: date) -> list[RankedSentence]:
+    """Every distinct sentence with its features (not yet scored), in reading order."""
+    from rag.extractive import distinct_sentences
+    from rag.nlp import parse_many
+
+    found = [_Sentence(hit, *ranks, start, end, text)
+             for hit, ranks, start, end, text in _with_ranks(distinct_sentences(hits), hits)]
+    if not found:
+        return []
+    query = np.asarray(embedder.embed_query(question), dtype=float)
+    vectors = np.asarray(embedder.embed_documents([s.text for s in found]), dtype=float)
+    cosines = vectors @ query
+    bm25 = _bm25([s.text for s in found], analysis.terms)
+    rows = []
+    for sentence, cosine, score_bm25, doc in zip(
+            found, cosines, bm25, parse_many(s.text for s in found), strict=True):
+        entities = entity_spans(doc, sentence.text)
+        values = sentence_features(sentence, float(cosine), score_bm25, entities, analysis,
+                                   reference)
+        rows.append(RankedSentence(
+            score=0.0, similarity=float(cosine), overlap=values[1], hit=sentence.hit,
+            start=sentence.start, end=sentence.end, text=sentence.text,
+            relevance=(1 - LEXICAL_WEIGHT) * float(cosine) + LEXICAL_WEIGHT * values[1],
+            features=values, entities=entities))
+    return rows
+
+
+def _with_ranks(sentences: Sequence[tuple[Hit, int, int, str]], hits: Sequence[Hit]
+                ) -> list[tuple[Hit, tuple[int, int], int, int, str]]:
+    """Each sentence with its chunk's place in the context and its article's (1-based)."""
+    hit_rank = {id(hit): n for n, hit in enumerate(hits, start=1)}
+    article_rank: dict[str, int] = {}
+    for hit in hits:
+        article_rank.setdefault(hit.article_id, len(article_rank) + 1)
+    return [(hit, (hit_rank[id(hit)], article_rank[hit.article_id]), start, end, text)
+            for hit, start, end, text in sentences]
+
+
+def sentence_features(sentence: _Sentence, cosine: float, bm25: float,
+                      entities: Sequence[tuple[str, str]], analysis: QuestionAnalysis,
+                      reference: date) -> tuple[float, ...]:
+    """The FEATURES of one sentence, in order."""
+    words = content_words(sentence.text)
+    wanted = analysis.terms
+    overlap = len(wanted & words) / len(wanted) if wanted else 0.0
+    days = _age_days(sentence.hit.published, reference)
+    return (
+        cosine, overlap, bm25,
+        1 / math.sqrt(sentence.hit_rank), 1 / math.sqrt(sentence.article_rank),
+        math.exp(-max(days, 0) / 14) if days is not None else 0.0, float(days is None),
+        float(sentence.start < 400), min(sentence.start / 5000, 1.0),
+        type_match(entities, analysis), entity_coverage(sentence.text, analysis),
+        float(is_heading(sentence.text, sentence.hit.title)), float(is_question(sentence.text)),
+        float(restates(sentence.text, analysis.terms)),
+        min(len(sentence.text.split()) / 40, 1.0),
+    )
+
+
+def _age_days(published: str | None, reference: date) -> int | None:
+    if not published:
+        return None
+    try:
+        return (reference - date.fromisoformat(published[:10])).days
+    except ValueError:
+        return None
+
+
+def labels_for(analysis: QuestionAnalysis) -> dict[str, float]:
+    """Entity labels that answer the question, with their fit ({} for a description)."""
+    labels = TYPE_LABELS.get(analysis.answer_type, {})
+    if analysis.duration and labels:  # "how long": "30 days", "six months" are DATEs
+        labels = {**labels, "DATE": 1.0}
+    if analysis.money and labels:
+        labels = {**labels, "CARDINAL": 0.5, "QUANTITY": 0.5}
+    return labels
+
+
+def type_match(entities: Sequence[tuple[str, str]], analysis: QuestionAnalysis) -> float:
+    """How well the sentence's best entity not named by the question fits the wanted type."""
+    labels = labels_for(analysis)
+    if not labels:
+        return 0.0
+    named = names_in(analysis)
+    best = 0.0
+    for entity_text, label in entities:
+        weight = labels.get(label, 0.0)
+        if weight > best and not _only_named(entity_text, named):
+            best = weight
+    return best
+
+
+def entity_spans(doc: Doc, text: str) -> tuple[tuple[str, str], ...]:
+    """(text, label) of the sentence's entities, plus quoted titles as "QUOTE"."""
+    found = [(e.text, e.label_) for e in doc.ents]
+    found += [(m.group(1), "QUOTE") for m in _QUOTED.finditer(text)]
+    return tuple(found)
+
+
+def _only_named(phrase: str, named: set[str]) -> bool:
+    words = {w.lower() for w in re.findall(r"\w+", phrase)}
+    return bool(words) and (words <= named or content_words(phrase) <= named)
+
+
+def entity_coverage(text: str, analysis: QuestionAnalysis) -> float:
+    """Mean share of each question entity's words found in the sentence (1 without any)."""
+    if not analysis.entities:
+        return 1.0
+    lowered = {w.lower() for w in re.findall(r"\w+", text)}
+    shares = []
+    for entity in analysis.entities:
+        words = {w.lower() for w in re.findall(r"\w+", entity)}
+        shares.append(len(words & lowered) / len(words) if words else 0.0)
+    return sum(shares) / len(shares)
+
+
+def _bm25(texts: Sequence[str], terms: frozenset[str], k1: float = 1.2, b: float = 0.75
+          ) -> list[float]:
+    """BM25 of each sentence for the question's terms, IDF over these sentences, scaled so
+    the best is 1."""
+    bags = [content_words(t) for t in texts]
+    lengths = [max(len(t.split()), 1) for t in texts]
+    average = sum(lengths) / len(lengths)
+    n = len(bags)
+    idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5))
+           for t in terms if (df := sum(t in bag for bag in bags)) > 0}
+    scores = [sum(idf[t] * (k1 + 1) / (1 + k1 * (1 - b + b * length / average))
+                  for t in idf if t in bag) for bag, length in zip(bags, lengths, strict=True)]
+    top = max(scores, default=0.0)
+    return [s / top if top > 0 else 0.0 for s in scores]
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """Standardised features → logistic probability; the shipped weights' format."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+
+    def probability(self, values: Sequence[float]) -> float:
+        z = self.intercept + sum(
+            c * (v - m) / s for c, v, m, s in zip(self.coef, values, self.mean, self.scale,
+                                                  strict=True))
+        return 1 / (1 + math.exp(-max(min(z, 40.0), -40.0)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"features": list(self.names), "mean": list(self.mean),
+                "scale": list(self.scale), "coef": list(self.coef),
+                "intercept": self.intercept}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LogisticModel:
+        return cls(tuple(data["features"]), tuple(data["mean"]), tuple(data["scale"]),
+                   tuple(data["coef"]), float(data["intercept"]))
+
+
+def load_weights(name: str) -> dict[str, Any]:
+    """A shipped weights file of the rag package (written by bench/fit_reader.py)."""
+    return json.loads(resources.files("rag").joinpath(name).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def load_ranker() -> LogisticModel:
+    """The shipped sentence ranker; its features must be FEATURES, in order."""
+    model = LogisticModel.from_json(load_weights(WEIGHTS_FILE)["ranker"])
+    if model.names != FEATURES:
+        raise ValueError(f"{WEIGHTS_FILE} was fitted on other features: re-run "
+                         "python -m bench.fit_reader")
+    return model
