@@ -1,8 +1,12 @@
-"""Cited answers in the terminal: streamed text, sources, checks, and the `newsrag chat` REPL.
+"""Cited answers in the terminal: streamed text, then the laid-out answer
+(newsrag/answer_view.py), and the `newsrag chat` REPL.
 
     $ newsrag chat
     > What will Trump and Putin discuss?
-    Trump, who is seeking Putin's backing ... land and power plants. [1]
+    land and power plants [1]
+
+    [1] "Trump, who is seeking Putin's backing ... land and power plants."
+        Trump-Putin Talks Ahead: Will They Agree on a Ceasefire? — 2025-03-17 · TROIB News
     > When is it?
     ...
     (searched for: When is it? (about: Trump, Putin, discuss))
@@ -19,35 +23,40 @@ from typing import TYPE_CHECKING
 
 import click
 
+from newsrag.answer_view import one_line, print_checks, print_sources, print_view
 from newsrag.errors import NewsragError
 from newsrag.terminal import safe, safe_line
 
 if TYPE_CHECKING:
     from rag.answering import AskOptions, Assistant
-    from rag.models import Answer, Citation
+    from rag.models import Answer
 
 FALLBACK_NOTE = ("(no generated sentence was supported by the sources; "
                  "showing quoted sentences)")
 HELP = """Ask a question in plain words; follow-ups may refer to earlier turns.
-  /sources  the full citations of the last answer
+  /sources  the full citations of the last answer (url, article id, span)
   /reset    forget the conversation so far
   /help     this text
   /quit     leave (also /exit, Ctrl-D)"""
 
 
 def print_answer(assistant: Assistant, question: str, history: Sequence[tuple[str, str]],
-                 options: AskOptions, live: bool) -> Answer:
-    """Print the answer text (as it is written when `live`) and return the Answer."""
+                 options: AskOptions, live: bool, detailed: bool = False) -> Answer:
+    """Print the answer (a model's text as it is written when `live`) and its evidence, and
+    return the Answer."""
+    # Only a model writes over time; an extractive answer arrives whole, so it is laid out.
+    echo = live and assistant.chat_model(options.generator) is not None
     streamed: list[str] = []
+    pending = ""  # one delta held back: a decline arrives as one delta, then the Answer
     answer: Answer | None = None
     stream = assistant.stream(question, history, options)
     try:
         for item in stream:
             if isinstance(item, str):
+                if echo and pending:
+                    _echo_live(pending)
                 streamed.append(item)
-                if live:
-                    click.echo(safe(item), nl=False)
-                    sys.stdout.flush()
+                pending = item
             else:
                 answer = item
     finally:
@@ -56,69 +65,23 @@ def print_answer(assistant: Assistant, question: str, history: Sequence[tuple[st
             close()  # on Ctrl-C: stops the model now and frees its lock
     if answer is None:
         raise AssertionError("Assistant.stream ended without an Answer")
-    if not live:
-        click.echo(safe(answer.answer))
-    elif "".join(streamed) != answer.answer:
-        # e.g. grounding = "flag" with a fallback: flagged sentences streamed, then replaced
-        click.echo("\n(the checked answer differs from the streamed text; it reads:)")
-        click.echo(safe(answer.answer))
-    else:
+    prose_shown = False
+    if echo and streamed and not answer.refused:
+        _echo_live(pending)
         click.echo()
+        prose_shown = "".join(streamed) == answer.answer
+        if not prose_shown:
+            # e.g. grounding = "flag" with a fallback: flagged sentences streamed, then replaced
+            click.echo("(the checked answer differs from the streamed text; it reads:)")
+    print_view(answer, detailed, prose_shown)
     if answer.fallback:
         click.secho(FALLBACK_NOTE, dim=True, err=True)
     return answer
 
 
-def print_sources(answer: Answer) -> None:
-    """Every citation with its title, date, source, url and the quoted sentence's span."""
-    if answer.citations:
-        click.echo("\nSources:")
-    for c in answer.citations:
-        click.echo(f"[{c.n}] {safe(c.title)} — {_day(c.published)} · {safe(c.source) or '-'}"
-                   f"\n    {safe(c.url) or '(no url)'}  id {safe(c.article_id)}"
-                   f"\n    \"{safe(c.text)}\" (chars {c.char_start}–{c.char_end})")
-    print_closest(answer)
-
-
-def print_compact_sources(answer: Answer) -> None:
-    """One line per cited article: its citation numbers, title, date and source."""
-    by_article: dict[str, list[Citation]] = {}
-    for c in answer.citations:
-        by_article.setdefault(c.article_id, []).append(c)
-    for cited in by_article.values():
-        c = cited[0]
-        numbers = "".join(f"[{x.n}]" for x in cited)
-        click.echo(f"  {numbers} {safe(c.title)} — {_day(c.published)} · "
-                   f"{safe(c.source) or '-'}")
-    print_closest(answer)
-
-
-def print_closest(answer: Answer) -> None:
-    """For a refusal: the distinct articles retrieved, so the user sees what is there."""
-    if not answer.refused:
-        return
-    if not answer.sources:
-        click.echo("(nothing matched: is anything ingested? see `newsrag stats`)")
-        return
-    click.echo("\nClosest articles:")
-    titles = dict.fromkeys((safe(h.title) or safe(h.article_id), _day(h.published))
-                           for h in answer.sources)
-    for title, day in titles:
-        click.echo(f"  - {title} ({day})")
-
-
-def print_checks(answer: Answer) -> None:
-    """Each answer sentence with its grounding status and support score."""
-    if not answer.sentences:
-        return
-    click.echo("\nChecks:")
-    for s in answer.sentences:
-        cited = "".join(f"[{n}]" for n in s.citations) or "[-]"
-        click.echo(f"  {s.status:<12} {s.support:.2f} {cited} {safe(s.text)}")
-
-
-def _day(published: str | None) -> str:
-    return (published or "undated")[:10]
+def _echo_live(text: str) -> None:
+    click.echo(safe(text), nl=False)
+    sys.stdout.flush()
 
 
 def report_error(exc: NewsragError) -> None:
@@ -153,8 +116,7 @@ class ChatSession:
         self.history.append((question, answer.answer))
         self.last = answer
         if answer.standalone_question and answer.standalone_question != question:
-            click.echo(f"(searched for: {safe(answer.standalone_question)})")
-        print_compact_sources(answer)
+            click.echo(f"(searched for: {one_line(answer.standalone_question)})")
         if self.show_checks:
             print_checks(answer)
         click.echo()

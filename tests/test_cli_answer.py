@@ -87,12 +87,14 @@ def article_text(data: Path, article_id: str) -> str:
 
 
 def answer_part(stdout: str) -> str:
-    return stdout.split("\nSources:", 1)[0]
+    """The answer above its evidence (the short answer, any prose, the dates)."""
+    return stdout.split("\n\n", 1)[0]
 
 
 def listed_sources(stdout: str) -> set[int]:
-    sources = stdout.split("\nSources:\n", 1)[1]
-    return {int(n) for n in re.findall(r"^\[(\d+)\] ", sources, re.MULTILINE)}
+    """The citation numbers listed as evidence under the answer."""
+    evidence = stdout.split("\n\n", 1)[1].split("\nChecks:", 1)[0]
+    return {int(n) for n in re.findall(r"^\[(\d+)\] ", evidence, re.MULTILINE)}
 
 
 def assert_spans_exact(data: Path, answer: dict[str, Any]) -> None:
@@ -107,10 +109,13 @@ def test_ask_prints_cited_answer_and_sources(data: Path,
     assert asked.returncode == 0, asked.stderr
     answer = answer_part(asked.stdout)
     assert "land and power plants" in answer and "[1]" in answer
-    assert "\nSources:\n[1] Trump-Putin Talks Ahead: Will They Agree on a Ceasefire? — " in (
-        asked.stdout)
-    assert f'"{SENTENCE}" (chars ' in asked.stdout
-    assert set(map(int, MARKER.findall(answer))) == listed_sources(asked.stdout)
+    assert asked.stdout.count(SENTENCE) == 1  # the cited sentence is shown once, not twice
+    # Each citation with its article's title, day (YYYY-MM-DD) and outlet, and its exact span.
+    assert re.search(r"^(\[1\] |    )Trump-Putin Talks Ahead: Will They Agree on a Ceasefire\? "
+                     r"— (\d{4}-\d{2}-\d{2}|undated) · \S", asked.stdout, re.MULTILINE)
+    spans = re.findall(r"  id (\S+)  chars (\d+)–(\d+)$", asked.stdout, re.MULTILINE)
+    assert SENTENCE in [article_text(data, a)[int(s):int(e)] for a, s, e in spans]
+    assert set(map(int, MARKER.findall(answer))) <= listed_sources(asked.stdout)
 
 
 def test_ask_json_citations_are_exact_spans(data: Path) -> None:
@@ -121,6 +126,9 @@ def test_ask_json_citations_are_exact_spans(data: Path) -> None:
     assert len(answer["sources"]) == 4  # --k reached retrieval (default 5)
     assert SENTENCE in [c["text"] for c in answer["citations"]]
     assert_spans_exact(data, answer)
+    # Everything the text view shows is in the JSON too (null where there is none).
+    assert {"short_answer", "check", "date_window", "standalone_question", "relevance",
+            "timings", "sentences", "dropped"} <= set(answer)
 
 
 def test_ask_refuses_off_topic_question(data: Path) -> None:
@@ -131,10 +139,11 @@ def test_ask_refuses_off_topic_question(data: Path) -> None:
 
     as_text = newsrag("ask", "Who won the 2022 World Cup?", data=data)
     assert as_text.returncode == 0, as_text.stderr
-    assert as_text.stdout.startswith("The ingested articles do not cover this question.")
-    assert "\nClosest articles:\n  - Trump-Putin Talks Ahead: Will They Agree on a Ceasefire? (" in (
+    assert as_text.stdout.startswith("The articles do not say.\n")
+    assert "\nClosest articles:\n  - Trump-Putin Talks Ahead: Will They Agree on a Ceasefire? — " in (
         as_text.stdout)
-    assert "Sources:" not in as_text.stdout
+    assert as_text.stdout.count("Trump-Putin Talks Ahead") == 1  # listed once
+    assert "[1]" not in as_text.stdout
 
 
 def test_ask_stream_prints_the_same_answer(data: Path,
@@ -177,8 +186,10 @@ def test_stream_holds_back_flagged_text_and_notes_the_fallback(data: Path) -> No
     streamed = answer_part(done.stdout).split("\n")[0]
     assert SENTENCE in streamed and "cheese" not in done.stdout.split("\nChecks:")[0]
     assert "differs from the streamed text" not in done.stdout
+    assert done.stdout.count(SENTENCE) == 1  # streamed, then listed by its source only
     assert FALLBACK_NOTE in done.stderr
-    assert "\nChecks:\n  quoted       1.00 [1] " in done.stdout
+    assert "\nChecks:\n" in done.stdout and "\n  decision:     answered · " in done.stdout
+    assert "\n  grounding:\n    quoted       1.00 [1] " in done.stdout
 
 
 def test_chat_follow_up_sources_reset_quit(data: Path) -> None:
@@ -187,12 +198,13 @@ def test_chat_follow_up_sources_reset_quit(data: Path) -> None:
     assert done.returncode == 0, done.stderr
     turns = done.stdout.split("\n> ")
     assert turns[0].startswith(f"> {QUESTION}\n") and "land and power plants" in turns[0]
-    assert "  [1]" in turns[0] and "Trump-Putin Talks Ahead" in turns[0]
+    assert "\n[1] " in turns[0] and "Trump-Putin Talks Ahead" in turns[0]
+    assert turns[0].count(SENTENCE) == 1 and "https://" not in turns[0]  # compact, once
     follow_up = turns[1]
     searched = re.search(r"^\(searched for: (.*)\)$", follow_up, re.MULTILINE)
     assert searched and "Trump" in searched.group(1) and "Putin" in searched.group(1)
-    assert turns[2].startswith("/sources\n\nSources:\n[1] ")
-    assert '"' in turns[2] and "(chars " in turns[2]
+    assert turns[2].startswith("/sources\n[1] “")  # /sources quotes every citation in full
+    assert "  chars " in turns[2] and "  id trump-putin-ceasefire-talks-" in turns[2]
     assert turns[3] == "/reset\n(conversation cleared)"
     assert turns[4].startswith("When is it?\n") and "(searched for:" not in turns[4]
     assert turns[5] == "/quit\n" and "not read" not in done.stdout

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ingest.models import Article
+from newsrag.answer_layout import DECLINED, Evidence, Layout, day, lay_out, without_markers
 from newsrag.terminal import safe
 from rag.models import Answer, AnswerSentence, Citation, Hit
 
@@ -23,8 +24,6 @@ _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;
              "{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;", "\\": "&#92;"}
 _ESCAPE = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-STATUS_LABELS = {"quoted": "quoted", "supported": "supported", "reattributed": "re-attributed",
-                 "unsupported": "unsupported", "dropped": "dropped"}
 
 
 def escape(text: object) -> str:
@@ -68,11 +67,11 @@ class ChatTurn:
 
 def render_transcript(turns: Sequence[ChatTurn], show_checks: bool = False,
                       selected: tuple[int, int] | None = None) -> str:
-    """The whole chat: questions, answers with [n] markers, and each answer's citations."""
+    """The whole chat: questions, short answers with [n] markers, each answer's citations."""
     if not turns:
-        return ('<div class="nr-empty">Ask a question about the ingested news. Every sentence of '
-                "the answer cites the source sentence it rests on; click a citation to read it "
-                "in its article.</div>")
+        return ('<div class="nr-empty">Ask a question about the ingested news. The short answer '
+                "comes first, then the source sentences it rests on; click a citation to read "
+                "it in its article.</div>")
     parts = [_render_turn(i, turn, show_checks, selected) for i, turn in enumerate(turns)]
     return '<div class="nr-transcript">' + "".join(parts) + "</div>"
 
@@ -92,17 +91,28 @@ def _render_turn(index: int, turn: ChatTurn, show_checks: bool,
 
 def _render_answer(index: int, answer: Answer, show_checks: bool,
                    selected: tuple[int, int] | None) -> str:
-    if answer.refused:
+    """The short answer in bold, any written prose, then each cited sentence once with its
+    article, day and outlet (newsrag/answer_layout.py decides what is shown where)."""
+    from ui.checks import render_checks  # it renders with this module's escape and markers
+
+    layout = lay_out(answer)
+    checks = render_checks(index, answer) if show_checks else ""
+    if layout.declined:
         return (f'<div class="nr-a nr-refused" data-answer="{index}">'
                 f'<span class="nr-badge nr-badge-refused">Not covered</span>'
-                f"{escape(answer.answer)}</div>")
-    checked = show_checks and (answer.sentences or answer.dropped)
-    text = _checked_text(index, answer) if checked else _marked_text(answer.answer, index)
-    notes = _checks_note(answer) if show_checks else ""
+                f'<p class="nr-text nr-declined">{escape(DECLINED)}</p>{_window(layout)}'
+                f"{_closest(layout.closest)}{checks}</div>")
+    top = ""
+    if layout.short is not None:
+        top = (f'<p class="nr-short"><strong>{escape(layout.short.text)}</strong>'
+               f"{marker(layout.short.citation, index)}</p>")
+    if layout.prose:
+        top += '<p class="nr-text">' + " ".join(_prose(index, s) for s in layout.prose) + "</p>"
     chosen = selected[1] if selected and selected[0] == index else None
-    citations = "".join(_render_citation(index, c, c.n == chosen) for c in answer.citations)
-    return (f'<div class="nr-a" data-answer="{index}">{text}{notes}'
-            f'<ol class="nr-citations" aria-label="Citations">{citations}</ol></div>')
+    citations = "".join(_render_citation(index, e, e.citation.n == chosen)
+                        for e in layout.evidence)
+    return (f'<div class="nr-a" data-answer="{index}">{top}{_window(layout)}'
+            f'<ol class="nr-citations" aria-label="Citations">{citations}</ol>{checks}</div>')
 
 
 def _marked_text(text: str, turn: int | None = None) -> str:
@@ -110,55 +120,70 @@ def _marked_text(text: str, turn: int | None = None) -> str:
     out, last = [], 0
     for match in re.finditer(r"\[(\d+)\]", text):
         out.append(escape(text[last:match.start()]))
-        out.append(_marker(int(match.group(1)), turn))
+        out.append(marker(int(match.group(1)), turn))
         last = match.end()
     out.append(escape(text[last:]))
     return '<p class="nr-text">' + "".join(out) + "</p>"
 
 
-def _marker(n: int, turn: int | None) -> str:
+def marker(n: int, turn: int | None) -> str:
+    """A [n] citation marker; a button that opens the source when it belongs to a turn."""
     if turn is None:
         return f'<sup class="nr-marker">[{n}]</sup>'
     return (f'<sup><button type="button" class="nr-marker" data-turn="{turn}" data-cite="{n}" '
             f'title="Show source [{n}]">[{n}]</button></sup>')
 
 
-def _checked_text(index: int, answer: Answer) -> str:
-    """Each sentence with its status; dropped sentences struck through where they were."""
-    parts = [_checked_sentence(index, s) for s in answer.sentences]
-    parts += [_checked_sentence(index, s) for s in answer.dropped]
-    return '<p class="nr-text nr-checked">' + " ".join(parts) + "</p>"
+def _prose(turn: int, sentence: AnswerSentence) -> str:
+    """A sentence of the answer with its markers; a quoted one opens its source on click."""
+    markers = "".join(marker(n, turn) for n in sentence.citations)
+    if sentence.status == "quoted" and len(sentence.citations) == 1:  # verbatim source text
+        return (f'<span class="nr-quoted" data-turn="{turn}" data-cite="{sentence.citations[0]}"'
+                f' title="Show source">{escape(sentence.text)}</span>{markers}')
+    return escape(without_markers(sentence.text)) + markers
 
 
-def _checked_sentence(turn: int, sentence: AnswerSentence) -> str:
-    markers = "".join(_marker(n, turn) for n in sentence.citations)
-    label = STATUS_LABELS.get(sentence.status, sentence.status)
-    return (f'<span class="nr-s nr-s-{escape(sentence.status)}" '
-            f'title="{escape(label)} · support {sentence.support:.2f}">{escape(sentence.text)}'
-            f'{markers}<span class="nr-check">{escape(label)} {sentence.support:.2f}</span></span>')
+def _window(layout: Layout) -> str:
+    if not layout.window:
+        return ""
+    since, until = (day(d) for d in layout.window)
+    return (f'<div class="nr-note nr-window">Articles published {escape(since)} to '
+            f"{escape(until)}, as the question asks.</div>")
 
 
-def _checks_note(answer: Answer) -> str:
-    notes = []
-    if answer.fallback:
-        notes.append("No generated sentence was supported by the sources: "
-                     "the best source sentences are quoted instead.")
-    if answer.dropped:
-        notes.append(f"{len(answer.dropped)} generated sentence(s) dropped as unsupported.")
-    notes.append(f"Generator {answer.generator} · relevance {answer.relevance:.2f} · "
-                 f"{answer.timings.get('total_s', 0.0):.2f} s")
-    return "".join(f'<div class="nr-note">{escape(n)}</div>' for n in notes)
+def _closest(hits: Sequence[Hit]) -> str:
+    if not hits:
+        return '<div class="nr-note">Nothing matched: is anything ingested?</div>'
+    items = "".join(f'<li>{link(h.url, h.title or "Untitled")} '
+                    f'<span class="nr-meta">{_origin(h.published, h.source)}</span></li>'
+                    for h in hits)
+    return (f'<div class="nr-closest"><div class="nr-note">Closest articles:</div>'
+            f"<ul>{items}</ul></div>")
 
 
-def _render_citation(turn: int, citation: Citation, selected: bool) -> str:
-    meta = " · ".join(escape(part) for part in (
-        citation.source, (citation.published or "undated")[:10]) if part)
+def _origin(published: str | None, source: str) -> str:
+    return " · ".join(escape(part) for part in (day(published), source) if part)
+
+
+def _render_citation(turn: int, entry: Evidence, selected: bool) -> str:
+    citation = entry.citation
     current = ' aria-current="true"' if selected else ""
+    quote = (f'<blockquote class="nr-quote">{_quote(citation.text, entry.highlight)}'
+             "</blockquote>" if entry.quote else "")
     return (f'<li class="nr-citation"{current}><button type="button" class="nr-cite-open" '
             f'data-turn="{turn}" data-cite="{citation.n}">[{citation.n}]</button> '
             f'<span class="nr-cite-title">{escape(citation.title or "Untitled")}</span> '
-            f'<span class="nr-meta">{meta}</span> {link(citation.url, "link", fallback=False)}'
-            f'<blockquote class="nr-quote">{escape(citation.text)}</blockquote></li>')
+            f'<span class="nr-meta">{_origin(citation.published, citation.source)}</span> '
+            f'{link(citation.url, "link", fallback=False)}{quote}</li>')
+
+
+def _quote(text: str, highlight: tuple[int, int] | None) -> str:
+    """The cited sentence, its short answer (if any) in bold."""
+    if highlight is None:
+        return escape(text)
+    start, end = highlight
+    return (f'{escape(text[:start])}<strong class="nr-hl">{escape(text[start:end])}</strong>'
+            f"{escape(text[end:])}")
 
 
 def render_article(article: Article, citation: Citation) -> str:

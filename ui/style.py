@@ -31,6 +31,16 @@ button.nr-marker:hover, button.nr-cite-open:hover { text-decoration: underline; 
 .nr-meta { color: var(--body-text-color-subdued); font-size: .85rem; }
 .nr-quote { margin: .2rem 0 0 1.6rem; padding-left: .6rem; font-style: italic;
             border-left: 3px solid var(--border-color-primary); }
+.nr-short { margin: 0 0 .4rem 0; font-size: 1.1rem; line-height: 1.45; }
+.nr-quoted { cursor: pointer; }
+.nr-quote .nr-hl { font-style: normal; }
+.nr-window { margin: .2rem 0; }
+.nr-closest ul { margin: .2rem 0 0 0; padding-left: 1.2rem; }
+.nr-checks { margin-top: .5rem; padding-top: .4rem; font-size: .85rem;
+             border-top: 1px dashed var(--border-color-primary); }
+.nr-check-table th { text-align: left; padding-right: .6rem; vertical-align: top;
+                     color: var(--body-text-color-subdued); font-weight: 600; }
+.nr-candidates, .nr-grounding { margin: 0; padding-left: 1.2rem; }
 .nr-s-quoted .nr-check, .nr-s-supported .nr-check { color: #15803d; }
 .nr-s-reattributed .nr-check { color: #b45309; }
 .nr-s-unsupported { background: #fef3c7; }
