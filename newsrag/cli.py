@@ -253,20 +253,22 @@ def _assistant(app: _Context, generator: str | None, mmr: bool | None, k: int | 
 @_answer_options
 @click.option("--stream", "live", is_flag=True, help="Print the answer as it is written.")
 @click.option("--show-checks", is_flag=True,
-              help="Also print each answer sentence's status and support score.")
-@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+              help="Also print why the question was answered or declined (answer type, "
+                   "candidates, reasons, dates) and each answer sentence's grounding.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the whole Answer as JSON (short answer, citations, checks, sources).")
 @pass_context
 def ask(app: _Context, question: str, live: bool, show_checks: bool, as_json: bool,
         **options: Any) -> None:
-    """Answer a question from the ingested news, citing exact source sentences."""
-    from newsrag.chat import print_answer, print_checks, print_sources
+    """Answer a question from the ingested news: a short answer, then the exact source
+    sentences it rests on."""
+    from newsrag.chat import print_answer, print_checks
 
     assistant, ask_options = _assistant(app, **options)
     if as_json:
         click.echo(assistant.answer(question, None, ask_options).model_dump_json(indent=2))
         return
-    answer = print_answer(assistant, question, [], ask_options, live=live)
-    print_sources(answer)
+    answer = print_answer(assistant, question, [], ask_options, live=live, detailed=True)
     if show_checks:
         print_checks(answer)
 
@@ -274,7 +276,8 @@ def ask(app: _Context, question: str, live: bool, show_checks: bool, as_json: bo
 @cli.command()
 @_answer_options
 @click.option("--show-checks", is_flag=True,
-              help="Also print each answer sentence's status and support score.")
+              help="Also print why each question was answered or declined and each answer "
+                   "sentence's grounding.")
 @pass_context
 def chat(app: _Context, show_checks: bool, **options: Any) -> None:
     """Chat in the terminal: follow-up questions, streamed cited answers (/help inside)."""
