@@ -159,8 +159,9 @@ def _grade(
         row = [next(single_scores) for _ in sources]
         best = max(range(len(row)), key=row.__getitem__) if row else None
         if best is not None and judge.supported(row[best]):
-            graded.append(_verbatim_checked(GroundedSentence(
-                draft.text, (sources[best].n,), row[best], "reattributed"), row[best], by_number))
+            graded.append(_clauses_checked(*_verbatim_checked(GroundedSentence(
+                draft.text, (sources[best].n,), row[best], "reattributed"), row[best], by_number),
+                by_number, judge))
         else:
             graded.append((GroundedSentence(draft.text, draft.cited, own, "unsupported"),
                            max([own, *row])))
@@ -171,6 +172,43 @@ def _verbatim_checked(sentence: GroundedSentence, score: float,
                       by_number: dict[int, SourceSentence]) -> tuple[GroundedSentence, float]:
     """Unsupported if it has a URL, markup or code-like word its cited sentences lack."""
     if foreign_strings(sentence.text, [by_number[n].text for n in sentence.cited]):
+        return replace(sentence, status="unsupported"), score
+    return sentence, score
+
+
+# Where one clause of a sentence ends and the next begins: a semicolon, or a comma or
+# space before a conjunction that joins two statements.
+_CLAUSE_BREAK = re.compile(r"\s*;\s*|,\s+(?=(?:and|but|while|whereas|although|though|yet|so|"
+                           r"which|adding|saying)\s)|\s+(?=(?:but|whereas|while)\s)")
+
+
+def split_clauses(text: str, min_words: int = 4) -> list[str]:
+    """A sentence's clauses, a fragment under `min_words` words joined to its neighbour.
+
+    >>> split_clauses("The bridge reopened on Monday, and the mayor has resigned in disgrace.")
+    ['The bridge reopened on Monday', 'and the mayor has resigned in disgrace.']
+    """
+    clauses: list[str] = []
+    for part in _CLAUSE_BREAK.split(text):
+        if clauses and (len(part.split()) < min_words or len(clauses[-1].split()) < min_words):
+            clauses[-1] = f"{clauses[-1]} {part}".strip()
+        elif part.strip():
+            clauses.append(part.strip())
+    return clauses
+
+
+def _clauses_checked(sentence: GroundedSentence, score: float,
+                     by_number: dict[int, SourceSentence], judge: SupportJudge
+                     ) -> tuple[GroundedSentence, float]:
+    """A re-attributed sentence stays only if its new source supports each clause alone: a
+    model can glue an echo of an attack from another article onto a supported clause, and
+    the whole sentence still scores high against the source of the supported one."""
+    clauses = split_clauses(sentence.text)
+    if sentence.status != "reattributed" or len(clauses) < 2:
+        return sentence, score
+    evidence = [by_number[n].text for n in sentence.cited]
+    scores = judge.score_many([(clause, evidence) for clause in clauses])
+    if not all(judge.supported(s) for s in scores):
         return replace(sentence, status="unsupported"), score
     return sentence, score
 
