@@ -1,10 +1,13 @@
-"""False positives of the prompt-injection screen (rag/screen.py) on real news.
+"""False positives of the prompt-injection screen (rag/screen.py) on real news, and its recall
+on attack phrasings written before the screen was tuned for them.
 
 Run from the repo root:
     .venv/bin/python bench/injection_screen.py [--show N]
 Segments every article of ../shared/data/realtimeqa-dev/corpus.jsonl (title and text) as
 ingestion does, screens each sentence and prints how many are flagged, by kind, with examples.
-None of these articles is hostile, so every flag is a false positive.
+None of these articles is hostile, so every flag is a false positive. It also prints how many
+sentences the cheap pre-filter sent to the spaCy parse (rag/addressing.py), and the recall on
+tests/data/attack_phrasings.txt (first try, before tuning: 5 of 26).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -33,10 +37,11 @@ def main() -> None:
 
     prepare_offline(Path(tempfile.mkdtemp(prefix="newsrag-screen-")))
     from ingest.segment import split_sentences
-    from rag.screen import screen
+    from rag.addressing import _MAYBE
+    from rag.screen import fold, screen
 
     started = time.perf_counter()
-    sentences, flagged, titles = 0, [], 0
+    sentences, flagged, titles, parsed = 0, [], 0, 0
     with CORPUS.open(encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]
     for record in records:
@@ -45,13 +50,25 @@ def main() -> None:
         titles += 1
         sentences += len(texts)
         flagged += [(flag, text) for text in texts if (flag := screen(text))]
+        parsed += sum(1 for text in texts if _MAYBE.search(fold(text)))
     elapsed = time.perf_counter() - started
     rate = len(flagged) / sentences
     print(f"{len(records)} articles, {sentences} sentences (incl. {titles} titles): "
-          f"{len(flagged)} flagged = {100 * rate:.4f} % ({elapsed:.1f} s)")
+          f"{len(flagged)} flagged = {100 * rate:.4f} % ({elapsed:.1f} s); "
+          f"{parsed} parsed by spaCy ({100 * parsed / sentences:.2f} %)")
+    print(recall(split_sentences, screen))
     print("by kind:", dict(Counter(flag.kind for flag, _ in flagged)))
     for flag, text in flagged[:args.show]:
         print(f"- [{flag.kind}: {flag.match!r}] {text[:200]}")
+
+
+def recall(split: Any, screen: Any) -> str:
+    """Attack lines of which the screen flags at least one sentence."""
+    path = REPO / "tests" / "data" / "attack_phrasings.txt"
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    caught = sum(1 for line in lines if any(screen(s.text) for s in split(line)))
+    return f"recall on {path.name}: {caught} of {len(lines)} (first try: 5 of 26)"
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import re
 AI = (r"(?:AI|A\.I\.|LLMs?|GPT(?:-?\d\w*)?s?|ChatGPT|chat\s?bots?|bots?|summari[sz]ers?|"
       r"artificial\s+intelligences?|(?:large\s+)?language\s+models?|(?:AI|virtual|digital)\s+"
       r"assistants?|(?:AI|A\.I\.)\s+(?:models?|systems?|agents?|tools?|crawlers?|readers?)|"
-      r"automated\s+(?:assistants?|systems?|tools?|agents?|readers?))")
+      r"automated\s+(?:assistants?|systems?|tools?|agents?|readers?|summar(?:y|ies)))")
 NAMED = rf"(?:{AI}|Claude|Gemini|Copilot|Bing|Bard|Llama|Mistral)"
 OUTPUT = r"(?:answers?|responses?|replies|reply|outputs?|summar(?:y|ies)|completions?)"
 DOCUMENT = r"(?:article|page|story|text|document|report|post|content|site|paragraph)s?"
@@ -79,6 +79,9 @@ ADDRESSEE = (
     rf"\b(?:for|to)\s+(?:the\s+)?(?:assistant|model|{AI})\s+only\b|\bfor\s+{AI}\s*:",
     rf"\binstructions?\s+(?:for|to)\s+(?:the\s+)?(?:model|assistant|{AI})\b",
     r"\bcontains?\s+(?:hidden\s+)?instructions\b",
+    rf"\b(?:this|the\s+following|the\s+next)\s+(?:part|section|paragraph|passage|text|note|"
+    rf"message|sentences?|lines?|bit)\s+(?:is|are|applies|apply)\s+(?:only\s+)?(?:meant\s+|"
+    rf"intended\s+|written\s+)?(?:for|to)\s+(?:the\s+|any\s+|all\s+)?(?:assistants?|models?|{AI})\b",
     r"\b(?:pretend|act|behave|role-?play)\s+(?:to\s+be|you\s+are|as\s+if\s+you\s+(?:are|were)|"
     r"as)\s+(?:an?\s+|the\s+)?(?:(?:unfiltered|unrestricted|different|evil|jailbroken)\s+\w+|"
     r"(?:\w+\s+)?(?:AI|chatbot|DAN|user)\b)",
@@ -119,6 +122,8 @@ OUTPUT_RULES = (
     rf"\b(?:in|into|to|at\s+the\s+(?:start|end|beginning|top|bottom)\s+of)\s+(?:your|every|each)\s+"
     rf"{OUTPUT}\b",
     rf"\b(?:your|every|each)\s+{OUTPUT}\s+(?:must|should|shall|has\s+to|needs\s+to|will)\b",
+    rf"\b(?:every|each|all|any)\s+{OUTPUT}\s+(?:\w+\s+)?(?:ends?|begins?|starts?|closes?|opens?|"
+    r"finish(?:es)?)\s+with\b",
     rf"\b(?:begin|start|end|finish|sign|prefix|conclude)\s+(?:your|every|each|all)\s+(?:{OUTPUT}|"
     r"messages?)\b",
     rf"\b(?:write|format|give|return|structure)\s+(?:your|the)\s+{OUTPUT}\s+(?:as|in)\b",
@@ -191,9 +196,37 @@ MARKER = (
     r"[\[(]\s*(?:S|source|src|doc|document|ref|cite|citation)\s*[:#]?\s*\d{1,3}\s*[\])]",
 )
 
+# Other languages: a note or order to an AI system in Spanish, Portuguese, Italian, French,
+# German or Chinese (the model reads them all). Each needs the AI named as the addressee.
+_AI_FOREIGN = (r"(?:IA|KI|AI|asistentes?|assistent[ei]s?|assistants?|Assistent(?:en)?|"
+               r"inteligencia\s+artificial|intelig[êe]ncia\s+artificial|intelligenza\s+"
+               r"artificiale|intelligence\s+artificielle|k[üu]nstliche[rn]?\s+Intelligenz|"
+               r"mod[eè]l[eo]s?\s+(?:de|di)\s+(?:lenguaje|linguagem|langage|linguaggio)|"
+               r"Sprachmodell(?:e|en)?|KI-\w+|chatbots?)")
+FOREIGN = (
+    rf"\b(?:nota|atenci[óo]n|aten[çc][ãa]o|attenzione|avviso|note|avis|attention|hinweis|"
+    rf"achtung|anweisung|mitteilung)\s+(?:para|a|à|aux|al|ai|agli|alle|an|f[üu]r|pour)\s+"
+    rf"(?:(?:los|las|la|el|les|le|os|as|o|die|den|der|alle|todos\s+los|tous\s+les)\s+)?"
+    rf"{_AI_FOREIGN}",
+    r"\b(?:ignora|ignore[sz]?|ignoriere|ignorieren\s+Sie|olvida|oubliez|vergiss|dimentica)\s+"
+    r"(?:(?:todas|todos|toutes|tous|alle|tutte)\s+)?(?:las|los|les|die|le|as|os)\s+"
+    r"(?:instrucciones|instructions|Anweisungen|istruzioni|instruções|consignes)\s*"
+    r"(?:anteriores|précédentes|vorherigen|bisherigen|precedenti)?",
+    rf"\b{_AI_FOREIGN}\s*[:,]?\s+(?:\w+\s+){{0,3}}?(?:deben|debe|devem|deve|devono|doivent|"
+    r"devez|m[üu]ssen|muss|sollen|soll)\s+(?:\w+\s+)?(?:responder|decir|afirmar|dizer|"
+    r"rispondere|dire|répondre|affirmer|antworten|sagen|behaupten)\b",
+    r"\b(?:vous\s+devez|tu\s+dois|debes|usted\s+debe|voc[êe]\s+deve|devi|du\s+musst|Sie\s+"
+    r"m[üu]ssen)\s+(?:toujours\s+|siempre\s+|sempre\s+|immer\s+)?(?:répondre|responder|"
+    r"rispondere|antworten|dire|decir|dizer|sagen)\b",
+    r"^\W*(?:antworte|antworten\s+Sie|responde|réponds|répondez|rispondi|responda)\b",
+    r"(?:AI|人工智能|语言模型|聊天机器人)(?:助手|模型|系统)?(?:请注意|注意)|(?:忽略|无视)(?:之前|以上|"
+    r"前面)(?:的)?(?:所有)?(?:指令|指示|说明)|回答时(?:必须|务必|一定要)|(?:必须|务必)(?:回答|说)|"
+    r"AIアシスタント|(?:以前|前)の指示を無視",
+)
+
 FAMILIES: tuple[tuple[str, tuple[str, ...], int], ...] = (
     ("override", OVERRIDE, re.I), ("reveal", REVEAL, re.I), ("addressee", ADDRESSEE, re.I),
     ("output", OUTPUT_RULES, re.I), ("user", USER, re.I), ("role", ROLE_CASED, 0),
     ("role", ROLE, re.I), ("markup", MARKUP_CASED, 0), ("markup", MARKUP, re.I),
-    ("marker", MARKER, re.I),
+    ("marker", MARKER, re.I), ("foreign", FOREIGN, re.I),
 )
