@@ -19,7 +19,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -40,7 +40,7 @@ HELP = """Ask a question in plain words; follow-ups may refer to earlier turns.
   /quit     leave (also /exit, Ctrl-D)"""
 
 
-def print_answer(assistant: Assistant, question: str, history: Sequence[tuple[str, str]],
+def print_answer(assistant: Assistant, question: str, history: Sequence[tuple[str, Any]],
                  options: AskOptions, live: bool, detailed: bool = False) -> Answer:
     """Print the answer (a model's text as it is written when `live`) and its evidence, and
     return the Answer."""
@@ -99,7 +99,7 @@ class ChatSession:
         self.assistant = assistant
         self.options = options
         self.show_checks = show_checks
-        self.history: list[tuple[str, str]] = []
+        self.history: list[tuple[str, Answer]] = []
         self.last: Answer | None = None
 
     def ask(self, question: str) -> None:
@@ -113,7 +113,8 @@ class ChatSession:
         except KeyboardInterrupt:
             click.echo("\n(interrupted)", err=True)
             return
-        self.history.append((question, answer.answer))
+        # The whole Answer: a follow-up carries over its short answer and cited sentences.
+        self.history.append((question, answer))
         self.last = answer
         if answer.standalone_question and answer.standalone_question != question:
             click.echo(f"(searched for: {one_line(answer.standalone_question)})")

@@ -78,7 +78,8 @@ class ChatHandlers:
         if not question:
             raise NewsragError("type a question first")
         options = form.options()  # a bad date fails before the question joins the transcript
-        history = [(t.question, t.answer.answer) for t in turns if t.answer is not None]
+        # Whole Answers: a follow-up carries over their short answers and cited sentences.
+        history = [(t.question, t.answer) for t in turns if t.answer is not None]
         done = list(turns)
         turn = ChatTurn(question)
         yield self._view([*done, turn], form, ())
