@@ -79,11 +79,16 @@ def _last_n(words: list[str], ref: date) -> tuple[date, date]:
 
 
 def _weekday(words: list[str], ref: date) -> tuple[date, date]:
-    """The most recent such weekday before the reference date ("since Monday": up to now)."""
+    """The most recent such weekday before the reference date ("since Monday": up to now).
+
+    Asked on that weekday, a bare "Thursday" ("flooding early Thursday") may be today as
+    well as a week ago: both days and the week between count."""
     back = (ref.weekday() - WEEKDAYS.index(words[-1])) % 7 or 7
     day = ref - timedelta(days=back)
     if words[0] == "this" and back == 7:
         day = ref
+    if words[0] in WEEKDAYS + ["on"] and back == 7:
+        return day, ref
     return (day, ref) if words[0] == "since" else (day, day)
 
 

@@ -178,7 +178,10 @@ def test_a_reference_date_hides_later_articles_and_resolves_relative_dates(
     ("What did the Senate pass this week?", date(2022, 6, 10), date(2022, 6, 16)),
     ("What happened last week in Kyiv?", date(2022, 6, 9), date(2022, 6, 16)),
     ("Who won the vote last Tuesday?", date(2022, 6, 14), date(2022, 6, 14)),
-    ("What happened on Thursday?", date(2022, 6, 9), date(2022, 6, 9)),
+    # Asked on a Thursday, "Thursday" is today or a week ago: both, and the days between.
+    ("What happened on Thursday?", date(2022, 6, 9), date(2022, 6, 16)),
+    ("Who was missing early Thursday?", date(2022, 6, 9), date(2022, 6, 16)),
+    ("What happened on Tuesday?", date(2022, 6, 14), date(2022, 6, 14)),
     ("What has changed since Monday?", date(2022, 6, 13), date(2022, 6, 16)),
     ("News from the past 3 days", date(2022, 6, 13), date(2022, 6, 16)),
     ("Which storms hit this past weekend?", date(2022, 6, 11), date(2022, 6, 12)),
