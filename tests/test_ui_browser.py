@@ -148,7 +148,12 @@ def quoted(answer: Locator, n: int) -> str:
     quote = citation(answer, n).locator("blockquote.nr-quote")
     if quote.count():
         return quote.inner_text()
-    return answer.locator(f'.nr-text .nr-quoted[data-cite="{n}"]').inner_text()
+    inline = answer.locator(f'.nr-text .nr-quoted[data-cite="{n}"]')
+    if inline.count():
+        return inline.inner_text()
+    short = answer.locator(".nr-short")  # a short answer that is the whole sentence
+    assert short.locator(f'button.nr-marker[data-cite="{n}"]').count() == 1
+    return short.locator("strong").inner_text()
 
 
 def open_citation(answer: Locator, n: int) -> Locator:

@@ -32,7 +32,8 @@ def visible_text(markup: str) -> str:
 def test_short_answer_is_bold_on_top_and_each_sentence_is_quoted_once() -> None:
     shown = page(short_answer_answer())
     answer_div = shown.split('data-answer="0">', 1)[1]
-    assert answer_div.startswith(f'<p class="nr-short"><strong>{escape(PLANTS)}</strong><sup>'
+    assert answer_div.startswith(f'<p class="nr-short nr-short-phrase"><strong>{escape(PLANTS)}'
+                                 '</strong><sup>'
                                  '<button type="button" class="nr-marker" data-turn="0" '
                                  'data-cite="1"')
     text = visible_text(shown)

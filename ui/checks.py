@@ -30,10 +30,12 @@ def render_checks(turn: int, answer: Answer) -> str:
         rows.append(("Reader", "none for this answer"))
     rows.append(("Generator", f"{escape(answer.generator)} · relevance {answer.relevance:.2f} · "
                               f"{answer.timings.get('total_s', 0.0):.2f} s"))
+    if grounding := _grounding(turn, answer):
+        rows.append(("Grounding", grounding))
     table = "".join(f'<tr><th scope="row">{name}</th><td>{value}</td></tr>'
                     for name, value in rows)
     return (f'<div class="nr-checks" aria-label="Checks"><table class="nr-check-table">'
-            f"{table}</table>{_notes(answer)}{_grounding(turn, answer)}</div>")
+            f"{table}</table>{_notes(answer)}</div>")
 
 
 def _reader_rows(check: ReaderCheck) -> list[tuple[str, str]]:

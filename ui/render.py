@@ -104,8 +104,9 @@ def _render_answer(index: int, answer: Answer, show_checks: bool,
                 f"{_closest(layout.closest)}{checks}</div>")
     top = ""
     if layout.short is not None:
-        top = (f'<p class="nr-short"><strong>{escape(layout.short.text)}</strong>'
-               f"{marker(layout.short.citation, index)}</p>")
+        kind = escape(layout.short.kind)  # a whole sentence is set smaller than a name
+        top = (f'<p class="nr-short nr-short-{kind}"><strong>{escape(layout.short.text)}'
+               f"</strong>{marker(layout.short.citation, index)}</p>")
     if layout.prose:
         top += '<p class="nr-text">' + " ".join(_prose(index, s) for s in layout.prose) + "</p>"
     chosen = selected[1] if selected and selected[0] == index else None

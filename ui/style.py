@@ -31,7 +31,8 @@ button.nr-marker:hover, button.nr-cite-open:hover { text-decoration: underline; 
 .nr-meta { color: var(--body-text-color-subdued); font-size: .85rem; }
 .nr-quote { margin: .2rem 0 0 1.6rem; padding-left: .6rem; font-style: italic;
             border-left: 3px solid var(--border-color-primary); }
-.nr-short { margin: 0 0 .4rem 0; font-size: 1.1rem; line-height: 1.45; }
+.nr-short { margin: 0 0 .4rem 0; font-size: 1.15rem; line-height: 1.45; }
+.nr-short-sentence { font-size: 1rem; }
 .nr-quoted { cursor: pointer; }
 .nr-quote .nr-hl { font-style: normal; }
 .nr-window { margin: .2rem 0; }
