@@ -109,7 +109,8 @@ def test_fusion_arithmetic() -> None:
     assert both == pytest.approx(2 * one)
     assert freshness(738_000, 738_007, 7.0) == pytest.approx(0.5)
     assert freshness(738_000, 738_000, 7.0) == 1.0
-    assert freshness(738_010, 738_000, 7.0) == 1.0  # after the reference: not older
+    assert freshness(738_001, 738_000, 7.0) == 1.0  # a day after: a time zone, not older
+    assert freshness(738_010, 738_000, 7.0) == 0.0  # later still: a future date, never boosted
     assert freshness(None, 738_000, 7.0) == 0.0
 
 
