@@ -304,3 +304,15 @@ def test_report_renders_in_chromium(report: Report, tmp_path: Path, with_csp: bo
             page.screenshot(path=str(SCREENSHOT), full_page=True)
             print(f"\nscreenshot: {SCREENSHOT}")
     assert requests and all(url.startswith("file://") for url in requests), requests
+
+
+def test_each_case_says_its_short_answer_or_that_there_was_none(report: Report) -> None:
+    from eval.charts import esc
+
+    short = report.cases[0].model_copy(update={
+        "answer": report.cases[0].answer.model_copy(update={"short_answer": f"900 MW {SCRIPT}"})})
+    page = render_html(report.model_copy(update={"cases": (short, *report.cases[1:])}), worst=9)
+    shown = dict(re.findall(r'<p class="meta">case ([^ ]+) · reference: (.*?)</p>', page))
+    assert shown["q-good"] == (f'900 MW · short answer: <b class="short">900 MW {esc(SCRIPT)}'
+                               "</b>")
+    assert shown["q-worst"] == "900 MW · no short answer"
