@@ -25,6 +25,7 @@ SUITES = {
     "bad-state": ["tests/test_bad_state.py", "tests/test_settings.py"],
     "sessions": ["tests/test_ui_sessions.py", "tests/test_concurrent_ingest.py"],
     "injection": ["tests/test_prompt_injection.py"],
+    "integrity": ["tests/test_integrity.py", "tests/test_screen_attacks.py"],
     "output": ["tests/test_output_safety.py", "tests/test_eval_html.py"],
     "access": ["tests/test_ui_auth.py", "tests/test_fetch_security.py"],
 }
