@@ -111,6 +111,8 @@ class AskSettings(Section):
     min_relevance: float = Field(0.35, ge=-1, le=1)
     grounding: Literal["drop", "flag"] = "drop"
     rewrite_followups: bool = True
+    style: Literal["short", "quotes"] = "short"
+    decline: bool = True
 
 
 class LlamaCppSettings(Section):

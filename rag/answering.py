@@ -1,8 +1,14 @@
-"""The answer pipeline: standalone question → retrieve → rank → refuse, or generate → ground.
+"""The answer pipeline: standalone question → retrieve → read → decline, or answer.
 
-`Assistant.stream` yields text deltas of the final answer, then the `Answer` itself. With an
-LLM, each generated sentence is grounded as soon as it is complete (rag/grounding.py); when
-none survives, the extractive answer is used instead.
+The reader (rag/reader.py) ranks the retrieved sentences, finds the short answer and decides
+whether the articles answer the question at all. The extractive answer is the short answer
+first, cited to the sentence(s) stating it (`ask.style = "short"`), or the best sentences
+quoted whole (`"quotes"`). With an LLM, the model sees the ranked sentences and the reader's
+candidates; each generated sentence is grounded as soon as it is complete
+(rag/grounding.py), and the short answer still leads. When no generated sentence survives,
+the extractive answer is used instead.
+
+`Assistant.stream` yields text deltas of the final answer, then the `Answer` itself.
 
     >>> assistant = Assistant(services)                                 # doctest: +SKIP
     >>> assistant.answer("What will Trump and Putin discuss?").answer   # doctest: +SKIP
@@ -20,23 +26,18 @@ from typing import Any
 
 from ingest.store import Filters
 from rag.conversation import rewrite_followup, to_turns
-from rag.extractive import (
-    RankedSentence,
-    count_screened,
-    pick_extractive,
-    prompt_sources,
-    rank_sentences,
-    relevance,
-)
+from rag.extractive import count_screened, pick_extractive, prompt_sources, relevance
 from rag.generators import EXTRACTIVE, ChatModel, make_chat_model
-from rag.grounding import GroundedSentence, StreamGrounder, SupportJudge
-from rag.models import Answer, AnswerSentence, Hit
+from rag.grounding import GroundedSentence, Renumbered, StreamGrounder, SupportJudge
+from rag.models import Answer, AnswerSentence, Citation, Hit, ShortAnswer
 from rag.prompt import build_messages
+from rag.reader import Reading, read
 from rag.screen import addresses_model
-from rag.search import retrieve
+from rag.search import search
+from rag.sentence_ranker import RankedSentence
 from rag.services import Services
 
-REFUSAL = "The ingested articles do not cover this question."
+REFUSAL = "The articles do not say."
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class _Run:
     standalone: str = ""  # the question as searched
     hits: list[Hit] = field(default_factory=list)
     ranked: list[RankedSentence] = field(default_factory=list)
+    reading: Reading | None = None
+    window: tuple[str, str] | None = None  # the question's resolved dates
     screened: int = 0  # retrieved sentences withheld as addressed to the model
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
@@ -74,7 +77,9 @@ class _Run:
         self.timings["total_s"] = round(time.perf_counter() - self.started, 4)
         return Answer(question=self.question, standalone_question=self.standalone,
                       relevance=round(relevance(self.ranked), 4), timings=self.timings,
-                      sources=tuple(self.hits), screened=self.screened, **fields)
+                      sources=tuple(self.hits), screened=self.screened,
+                      check=self.reading.check() if self.reading else None,
+                      date_window=self.window, **fields)
 
 
 class Assistant:
@@ -91,10 +96,10 @@ class Assistant:
     def judge(self) -> SupportJudge:
         with self._loading:
             if self._judge is None:
-                from rag.support import SupportScorer
+                from rag.judge import shared_judge
 
-                # Strict: a wrongly kept sentence misleads, a dropped one costs only a quote.
-                self._judge = SupportScorer(self.services.index.embedder, strict=True)
+                # The judge evals use too (eval.judge); grounding holds it to its strict bar.
+                self._judge = shared_judge(self.services)
             return self._judge
 
     def chat_model(self, generator: str | None = None) -> ChatModel | None:
@@ -117,9 +122,12 @@ class Assistant:
         run = _Run(question)
         standalone = self.standalone_question(question, history, options.generator)
         run.time("rewrite_s")
-        hits = retrieve(standalone, self.services, options.k, options.filters, options.mmr,
-                        options.reference)
-        yield from self.respond(question, standalone, hits, options, run)
+        found = search(standalone, self.services, options.k, options.filters, options.mmr,
+                       options.reference)
+        if found.window:
+            run.window = (found.window.since.isoformat() if found.window.since else "",
+                          found.window.until.isoformat() if found.window.until else "")
+        yield from self.respond(question, standalone, found.hits, options, run)
 
     def standalone_question(self, question: str, history: Iterable[Any] | None,
                             generator: str | None = None) -> str:
@@ -133,26 +141,37 @@ class Assistant:
                 ) -> Iterator[str | Answer]:
         """Answer from already retrieved hits: refuse, quote, or generate and ground."""
         run = run or _Run(question)
+        options = options or AskOptions()
         run.standalone, run.hits = standalone, hits
-        run.ranked = rank_sentences(standalone, hits, self.services.index.embedder)
-        run.screened = count_screened(hits)
         run.time("retrieve_s")
+        run.reading = read(standalone, hits, self.services.index.embedder, options.reference)
+        run.ranked = run.reading.ranked
+        run.screened = count_screened(hits)
+        run.time("read_s")
         ask = self.services.settings.ask
-        chat = self.chat_model((options or AskOptions()).generator)
-        if relevance(run.ranked) < ask.min_relevance:
+        chat = self.chat_model(options.generator)
+        declined = ask.decline and not run.reading.answers
+        if relevance(run.ranked) < ask.min_relevance or declined or not run.ranked:
             final = _refusal(run, chat.name if chat else EXTRACTIVE)
             yield final.answer
             yield final
         elif chat is None:
-            yield from _extractive(run, ask.max_sentences, EXTRACTIVE, fallback=False)
+            yield from _extractive(run, ask.max_sentences, ask.style, EXTRACTIVE,
+                                   fallback=False)
         else:
             yield from self._generate(run, chat)
 
     def _generate(self, run: _Run, chat: ChatModel) -> Iterator[str | Answer]:
         ask = self.services.settings.ask
         sources = prompt_sources(run.ranked, ask.prompt_sentences)
-        grounder = StreamGrounder(sources, self.judge, ask.grounding, ask.max_sentences)
-        stream = chat.stream(build_messages(run.standalone, sources))
+        seed = _short_seed(run.reading, sources) if ask.style == "short" else None
+        grounder = StreamGrounder(sources, self.judge, ask.grounding,
+                                  ask.max_sentences + (seed is not None))
+        if seed is not None:  # the short answer leads, streamed before the model writes
+            grounder.kept.append(seed)
+            yield grounder.finish()
+        hints = [c.text for c in run.reading.candidates[:3]] if run.reading else []
+        stream = chat.stream(build_messages(run.standalone, sources, hints))
         try:
             for delta in stream:
                 if text := grounder.feed(delta):
@@ -168,14 +187,13 @@ class Assistant:
         run.time("generate_s")
         result = grounder.result()
         dropped = tuple(_dropped_sentence(s) for s in grounder.dropped)
-        if not any(s.status != "unsupported" for s in result.sentences):
-            yield from _extractive(run, ask.max_sentences, chat.name, fallback=True,
-                                   dropped=dropped)
+        written = [s for s in result.sentences[seed is not None:] if s.status != "unsupported"]
+        if seed is None and not written:
+            yield from _extractive(run, ask.max_sentences, ask.style, chat.name,
+                                   fallback=True, dropped=dropped)
             return
-        yield run.answer(
-            answer=result.text, sentences=tuple(_answer_sentence(s) for s in result.sentences),
-            citations=tuple(result.citations), refused=False, generator=chat.name,
-            dropped=dropped)
+        yield _generated_answer(run, result, chat.name, dropped, seeded=seed is not None,
+                                fallback=not written)
 
 
 def final_answer(items: Iterable[str | Answer]) -> Answer:
@@ -197,21 +215,82 @@ def _dropped_sentence(sentence: GroundedSentence) -> AnswerSentence:
                           support=round(sentence.support, 4), status="dropped")
 
 
-def _extractive(run: _Run, max_sentences: int, generator: str, fallback: bool,
+def _extractive(run: _Run, max_sentences: int, style: str, generator: str, fallback: bool,
                 dropped: tuple[AnswerSentence, ...] = ()) -> Iterator[str | Answer]:
-    chosen = pick_extractive(run.ranked, max_sentences)
-    citations = tuple(r.cite(n) for n, r in enumerate(chosen, start=1))
-    text = " ".join(f"{c.text} [{c.n}]" for c in citations)
+    """The short answer with its evidence, or (style "quotes") the best sentences quoted."""
+    reading = run.reading
+    if style == "short" and reading is not None and reading.short is not None:
+        citations = tuple(r.cite(n) for n, r in enumerate(reading.evidence, start=1))
+        numbers = tuple(c.n for c in citations)
+        short = reading.short
+        line = short.text if short.kind == "sentence" else _as_line(short.text)
+        text = f"{line} {''.join(f'[{n}]' for n in numbers)}"
+        sentences = (AnswerSentence(text=line, citations=numbers, support=1.0,
+                                    status="quoted"),)
+        short_answer = _short_answer(reading, citations[0])
+    else:
+        chosen = pick_extractive(run.ranked, max_sentences)
+        citations = tuple(r.cite(n) for n, r in enumerate(chosen, start=1))
+        text = " ".join(f"{c.text} [{c.n}]" for c in citations)
+        sentences = tuple(AnswerSentence(text=c.text, citations=(c.n,), support=1.0,
+                                         status="quoted") for c in citations)
+        short_answer = None
     yield text
     run.time("generate_s")
-    sentences = tuple(AnswerSentence(text=c.text, citations=(c.n,), support=1.0,
-                                     status="quoted") for c in citations)
     yield run.answer(answer=text, sentences=sentences, citations=citations, refused=False,
-                     generator=generator, fallback=fallback, dropped=dropped)
+                     generator=generator, fallback=fallback, dropped=dropped,
+                     short_answer=short_answer)
+
+
+def _as_line(phrase: str) -> str:
+    """A phrase as an answer line: "North Korea." """
+    return phrase if phrase.endswith((".", "!", "?")) else phrase + "."
+
+
+def _short_answer(reading: Reading, citation: Citation) -> ShortAnswer | None:
+    """The reader's short answer as a span of `citation` (which must be its sentence)."""
+    short = reading.short
+    if short is None or citation.char_start != short.sentence.start:
+        return None
+    return ShortAnswer(text=short.text, citation=citation.n, article_id=citation.article_id,
+                       char_start=short.sentence.start + short.start,
+                       char_end=short.sentence.start + short.end,
+                       kind="phrase" if short.kind == "phrase" else "sentence")
+
+
+def _short_seed(reading: Reading | None, sources: list[Citation]) -> GroundedSentence | None:
+    """The short answer as an already grounded first sentence citing its evidence (added to
+    the prompt's sources when the prompt lacks them); None without a phrase answer."""
+    if reading is None or reading.short is None or reading.short.kind != "phrase":
+        return None
+    numbers = []
+    for sentence in reading.evidence:
+        same = next((c for c in sources if c.article_id == sentence.hit.article_id
+                     and c.char_start == sentence.start), None)
+        if same is None:
+            same = sentence.cite(len(sources) + 1)
+            sources.append(same)
+        numbers.append(same.n)
+    return GroundedSentence(_as_line(reading.short.text), tuple(numbers), 1.0, "supported")
+
+
+def _generated_answer(run: _Run, result: Renumbered, generator: str,
+                      dropped: tuple[AnswerSentence, ...], seeded: bool, fallback: bool
+                      ) -> Answer:
+    """A grounded LLM answer; when `seeded`, its first sentence is the reader's short answer
+    (quoted, citation [1] holds it)."""
+    sentences = [_answer_sentence(s) for s in result.sentences]
+    short_answer = None
+    if seeded and run.reading is not None:
+        sentences[0] = sentences[0].model_copy(update={"status": "quoted"})
+        short_answer = _short_answer(run.reading, result.citations[0])
+    return run.answer(answer=result.text, sentences=tuple(sentences),
+                      citations=tuple(result.citations), refused=False, generator=generator,
+                      dropped=dropped, short_answer=short_answer, fallback=fallback)
 
 
 def _refusal(run: _Run, generator: str) -> Answer:
-    """Says the articles do not cover it, naming the closest ones (also in `sources`)."""
+    """Says the articles do not say, naming the closest ones (also in `sources`)."""
     # A title written to the model ("Ignore previous instructions ...") is not repeated.
     titles = list(dict.fromkeys(f"\u201c{h.title}\u201d ({(h.published or 'undated')[:10]})"
                                 for h in run.hits if h.title and not addresses_model(h.title)))[:3]

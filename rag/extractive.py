@@ -1,11 +1,10 @@
-"""Ranking retrieved sentences against a question, and the extractive (no-LLM) answer.
+"""The retrieved sentences that may be evidence, and the quoted (no-LLM) answer.
 
-Every sentence of the retrieved chunks is scored by embedding similarity to the question plus
-the share of the question's content words it contains. The best score doubles as the
-question's relevance: below `ask.min_relevance` newsrag refuses. The extractive answer quotes
-the best sentences verbatim, so it is faithful by construction.
+Sentences repeated verbatim across syndicated copies count once; sentences addressed to the
+model (rag/screen.py) never count. `pick_extractive` is the `ask.style = "quotes"` answer:
+the best sentences quoted verbatim, so it is faithful by construction. Ranking them is
+rag/sentence_ranker.py's job.
 
-    >>> question = "What will Trump and Putin discuss?"
     >>> ranked = rank_sentences(question, hits, embedder)          # doctest: +SKIP
     >>> [s.text for s in pick_extractive(ranked, 2)]               # doctest: +SKIP
     ["Trump, who is seeking Putin's backing for a 30-day ceasefire ..."]
@@ -14,65 +13,23 @@ the best sentences verbatim, so it is faithful by construction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from ingest.embed import Embedder
 from rag.models import Citation, Hit
 from rag.screen import screen
+from rag.sentence_kinds import is_heading
+from rag.sentence_ranker import RankedSentence
 from rag.text import content_words
 
-# Share of the score given to word overlap; the rest is embedding similarity. Any weight from
-# 0 to 0.6 scores within a few questions on RealTime QA (bench/extractive_cutoff.py).
-LEXICAL_WEIGHT = 0.3
-# An extractive answer adds a sentence only if it scores this close to the best one. Swept by
-# bench/extractive_cutoff.py: 0.85 answers in 2.2 sentences on average; 0.7 gains two points
-# of "contains the answer" for half a sentence more, 1.0 (one sentence) loses 13 points.
+# A quoted answer adds a sentence only if its relevance (0.7 × cosine + 0.3 × word overlap)
+# is this close to the first one's. Swept by bench/extractive_cutoff.py: 0.85 answers in 2.2
+# sentences on average; 0.7 gains two points of "contains the answer" for half a sentence
+# more, 1.0 (one sentence) loses 13 points.
 RELATIVE_CUTOFF = 0.85
 # Sentences sharing this share of the smaller one's content words say the same thing.
 REPEAT_OVERLAP = 0.7
 
 
-@dataclass(frozen=True)
-class RankedSentence:
-    """A retrieved sentence with its relevance to the question."""
-
-    score: float
-    similarity: float
-    overlap: float
-    hit: Hit
-    start: int
-    end: int
-    text: str
-
-    def cite(self, n: int) -> Citation:
-        """This sentence as citation [n]."""
-        hit = self.hit
-        return Citation(
-            n=n, article_id=hit.article_id, title=hit.title, url=hit.url, source=hit.source,
-            published=hit.published, text=self.text, char_start=self.start, char_end=self.end,
-        )
-
-
-def rank_sentences(question: str, hits: Sequence[Hit], embedder: Embedder
-                   ) -> list[RankedSentence]:
-    """Every distinct sentence of the hits, best first."""
-    candidates = _distinct_sentences(hits)
-    if not candidates:
-        return []
-    query = embedder.embed_query(question)
-    vectors = embedder.embed_documents([text for *_, text in candidates])
-    wanted = content_words(question)
-    ranked = []
-    for (hit, start, end, text), vector in zip(candidates, vectors, strict=True):
-        similarity = sum(a * b for a, b in zip(query, vector, strict=True))
-        overlap = len(wanted & content_words(text)) / len(wanted) if wanted else 0.0
-        score = (1 - LEXICAL_WEIGHT) * similarity + LEXICAL_WEIGHT * overlap
-        ranked.append(RankedSentence(score, similarity, overlap, hit, start, end, text))
-    ranked.sort(key=lambda r: -r.score)
-    return ranked
-
-
-def _distinct_sentences(hits: Sequence[Hit]) -> list[tuple[Hit, int, int, str]]:
+def distinct_sentences(hits: Sequence[Hit]) -> list[tuple[Hit, int, int, str]]:
     """Sentences of all hits; a sentence repeated verbatim (syndicated copies) is kept once,
     and one addressed to the model (rag/screen.py) not at all: it is never evidence."""
     seen: set[str] = set()
@@ -104,8 +61,8 @@ def count_screened(hits: Sequence[Hit]) -> int:
 
 
 def relevance(ranked: Sequence[RankedSentence]) -> float:
-    """How well the retrieved text matches the question: the best sentence's score."""
-    return ranked[0].score if ranked else 0.0
+    """How well the retrieved text matches the question: the best sentence's relevance."""
+    return max((r.relevance for r in ranked), default=0.0)
 
 
 def pick_extractive(ranked: Sequence[RankedSentence], max_sentences: int
@@ -116,14 +73,17 @@ def pick_extractive(ranked: Sequence[RankedSentence], max_sentences: int
     Questions ("Will They Agree on a Ceasefire?" headlines) and teasers cut off with "..."
     are passed over unless nothing else is left.
     """
-    whole = [r for r in ranked if not _is_question_or_teaser(r.text)] or list(ranked)
+    whole = [r for r in ranked if not _is_question_or_teaser(r.text)
+             and not is_heading(r.text, r.hit.title)] or list(ranked)
     if not whole:
         return []
-    floor = whole[0].score * RELATIVE_CUTOFF
+    floor = whole[0].relevance * RELATIVE_CUTOFF
     chosen: list[RankedSentence] = []
     for candidate in whole:
-        if len(chosen) == max_sentences or candidate.score < floor:
+        if len(chosen) == max_sentences:
             break
+        if chosen and candidate.relevance < floor:
+            continue
         if not any(_repeats(candidate.text, earlier.text) for earlier in chosen):
             chosen.append(candidate)
     return chosen

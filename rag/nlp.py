@@ -62,3 +62,14 @@ def parse_many(texts: Iterable[str], batch_size: int = 64) -> Iterator[Doc]:
     with _use:
         docs: list[Any] = list(nlp.pipe(cut, batch_size=batch_size))
     yield from docs
+
+
+def entities_of(texts: Iterable[str], batch_size: int = 64) -> list[list[tuple[str, str]]]:
+    """(text, label) of each text's named entities: only the tagger-free NER path runs
+    (about three times faster than the whole pipeline)."""
+    nlp = load_nlp()
+    cut = [text[:MAX_CHARS] for text in texts]
+    skip = [name for name in nlp.pipe_names if name not in ("tok2vec", "ner")]
+    with _use:
+        return [[(e.text, e.label_) for e in doc.ents]
+                for doc in nlp.pipe(cut, batch_size=batch_size, disable=skip)]

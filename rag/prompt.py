@@ -54,8 +54,14 @@ def _one_line(text: str) -> str:
     return neutralise(text, markers=False)
 
 
-def build_messages(question: str, sources: Sequence[SourceSentence]) -> list[dict[str, str]]:
-    """Chat messages for any chat-completion backend."""
+def build_messages(question: str, sources: Sequence[SourceSentence],
+                   candidates: Sequence[str] = ()) -> list[dict[str, str]]:
+    """Chat messages for any chat-completion backend; `candidates` are the reader's likely
+    short answers, best first (phrases quoted from the sources)."""
+    hint = ""
+    if candidates:
+        listed = "; ".join(_one_line(c) for c in candidates)
+        hint = f"Likely answers found in the sources, best first: {listed}\n"
     user = (f"{SOURCES_HEADER}\n<<<\n{format_sources(sources)}\n>>>\n\n{RULES}\n\n"
-            f"Question: {_one_line(question)}\nAnswer:")
+            f"{hint}Question: {_one_line(question)}\nAnswer:")
     return [{"role": "user", "content": user}]

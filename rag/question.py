@@ -176,8 +176,8 @@ def _head_noun(wh: Token) -> str:
     for token in rest:
         if token.pos_ in ("NOUN", "PROPN"):
             head = token.lower_
-        elif not (token.pos_ in _MODIFIERS or token.tag_ in ("VBN", "VBG", "POS")
-                  or token.text in _JOINERS):
+        elif not (token.pos_ in _MODIFIERS or token.tag_ == "POS" or token.text in _JOINERS
+                  or (token.pos_ == "VERB" and not head)):  # "embattled" read as a verb
             break
     if head:
         return head

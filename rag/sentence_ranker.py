@@ -35,14 +35,14 @@ from rag.sentence_kinds import is_heading, is_question, restates
 from rag.text import content_words
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc
-
     from ingest.embed import Embedder
 
 WEIGHTS_FILE = "ranker_weights.json"
 # The relevance score kept from the hand-set ranker: still what `ask.min_relevance` is
 # compared with (a cheap floor for questions about nothing retrieved).
 LEXICAL_WEIGHT = 0.3
+# Sentences whose entities are read (the most relevant ones).
+ENTITY_SENTENCES = 24
 FEATURES = ("cosine", "overlap", "bm25", "chunk_rank", "article_rank", "recency", "undated",
             "lede", "position", "type_match", "entity_coverage", "heading", "question",
             "restates", "length")
@@ -121,7 +121,6 @@ def sentence_rows(question: str, hits: Sequence[Hit], embedder: Embedder,
                   analysis: QuestionAnalysis, reference: date) -> list[RankedSentence]:
     """Every distinct sentence with its features (not yet scored), in reading order."""
     from rag.extractive import distinct_sentences
-    from rag.nlp import parse_many
 
     found = [_Sentence(hit, *ranks, start, end, text)
              for hit, ranks, start, end, text in _with_ranks(distinct_sentences(hits), hits)]
@@ -131,18 +130,40 @@ def sentence_rows(question: str, hits: Sequence[Hit], embedder: Embedder,
     vectors = np.asarray(embedder.embed_documents([s.text for s in found]), dtype=float)
     cosines = vectors @ query
     bm25 = _bm25([s.text for s in found], analysis.terms)
+    overlaps = [_overlap(s.text, analysis) for s in found]
+    relevances = [(1 - LEXICAL_WEIGHT) * float(c) + LEXICAL_WEIGHT * o
+                  for c, o in zip(cosines, overlaps, strict=True)]
+    entities = _entities_of_best(found, relevances)
     rows = []
-    for sentence, cosine, score_bm25, doc in zip(
-            found, cosines, bm25, parse_many(s.text for s in found), strict=True):
-        entities = entity_spans(doc, sentence.text)
-        values = sentence_features(sentence, float(cosine), score_bm25, entities, analysis,
+    for sentence, cosine, score_bm25, relevance, named in zip(
+            found, cosines, bm25, relevances, entities, strict=True):
+        values = sentence_features(sentence, float(cosine), score_bm25, named, analysis,
                                    reference)
         rows.append(RankedSentence(
             score=0.0, similarity=float(cosine), overlap=values[1], hit=sentence.hit,
-            start=sentence.start, end=sentence.end, text=sentence.text,
-            relevance=(1 - LEXICAL_WEIGHT) * float(cosine) + LEXICAL_WEIGHT * values[1],
-            features=values, entities=entities))
+            start=sentence.start, end=sentence.end, text=sentence.text, relevance=relevance,
+            features=values, entities=named))
     return rows
+
+
+def _entities_of_best(found: Sequence[_Sentence], relevances: Sequence[float]
+                      ) -> list[tuple[tuple[str, str], ...]]:
+    """Entities (and quoted titles) of the ENTITY_SENTENCES most relevant sentences; the rest
+    get none: NER is the slowest step, and answers sit in the relevant sentences."""
+    from rag.nlp import entities_of
+
+    order = sorted(range(len(found)), key=lambda i: -relevances[i])[:ENTITY_SENTENCES]
+    named = entities_of(found[i].text for i in order)
+    entities: list[tuple[tuple[str, str], ...]] = [()] * len(found)
+    for i, spans in zip(order, named, strict=True):
+        quoted = [(m.group(1), "QUOTE") for m in _QUOTED.finditer(found[i].text)]
+        entities[i] = tuple(spans + quoted)
+    return entities
+
+
+def _overlap(text: str, analysis: QuestionAnalysis) -> float:
+    wanted = analysis.terms
+    return len(wanted & content_words(text)) / len(wanted) if wanted else 0.0
 
 
 def _with_ranks(sentences: Sequence[tuple[Hit, int, int, str]], hits: Sequence[Hit]
@@ -160,9 +181,7 @@ def sentence_features(sentence: _Sentence, cosine: float, bm25: float,
                       entities: Sequence[tuple[str, str]], analysis: QuestionAnalysis,
                       reference: date) -> tuple[float, ...]:
     """The FEATURES of one sentence, in order."""
-    words = content_words(sentence.text)
-    wanted = analysis.terms
-    overlap = len(wanted & words) / len(wanted) if wanted else 0.0
+    overlap = _overlap(sentence.text, analysis)
     days = _age_days(sentence.hit.published, reference)
     return (
         cosine, overlap, bm25,
@@ -207,13 +226,6 @@ def type_match(entities: Sequence[tuple[str, str]], analysis: QuestionAnalysis) 
         if weight > best and not _only_named(entity_text, named):
             best = weight
     return best
-
-
-def entity_spans(doc: Doc, text: str) -> tuple[tuple[str, str], ...]:
-    """(text, label) of the sentence's entities, plus quoted titles as "QUOTE"."""
-    found = [(e.text, e.label_) for e in doc.ents]
-    found += [(m.group(1), "QUOTE") for m in _QUOTED.finditer(text)]
-    return tuple(found)
 
 
 def _only_named(phrase: str, named: set[str]) -> bool:

@@ -59,7 +59,7 @@ def test_ingest_search_ask_offline_with_the_real_model(tmp_path: Path) -> None:
     refusal = run_cli("ask", "Who won the 2022 World Cup?", data_dir=data, fake=False,
                       prefix=NO_NETWORK)
     assert refusal.returncode == 0
-    assert refusal.stdout.startswith("The ingested articles do not cover this question.")
+    assert refusal.stdout.startswith("The articles do not say.")
 
 
 def test_local_llm_answer_and_two_turn_chat_offline(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ QUESTION_TYPES = [
     ("Which movie topped the box office this weekend?", "title"),
     ("Which automaker recalled 2.9 million vehicles this week?", "organisation"),
     ("Which product remains hard to find because of a shortage?", "product"),
-    ("Which prestigious awards show honoured Broadway's stars?", "title"),
+    ("Which prestigious awards show honoured Broadway's stars?", "event"),
     ("What did the central bank announce on Thursday?", "description"),
     ("Why did cities cancel their fireworks displays?", "description"),
     ("What will Trump and Putin discuss?", "description"),
