@@ -48,6 +48,19 @@ COMMANDS = {"say", "state", "report", "answer", "respond", "reply", "tell", "des
             "write", "output", "print", "mention", "include", "insert", "append", "repeat",
             "cite", "quote", "attribute", "present", "portray", "label", "deny", "confirm",
             "assert", "direct"}
+LEAVE_OUT = {"omit", "ignore", "disregard", "skip", "hide", "suppress", "remove", "drop"}
+# What an order to leave something out names: a part of the text, not "personal data".
+TEXT_PARTS = {"paragraph", "paragraphs", "sentence", "sentences", "section", "part", "passage",
+              "article", "story", "text", "line", "lines", "detail", "details", "mention",
+              "quote", "figure", "figures", "name", "names", "fact", "facts", "claim",
+              "claims", "caveat", "correction", "context", "update"}
+PERSONAL = {"i", "you", "we", "me", "us", "there"}
+# A clause about being a machine is a disclosure rule ("that it is not a human").
+IDENTITY = {"human", "humans", "machine", "machines", "ai", "bot", "bots", "robot", "robots",
+            "computer", "chatbot", "automated", "artificial", "person", "people"}
+# Whom an imperative "tell"/"direct" makes the model address: the people asking it.
+AUDIENCE = {"users", "user", "readers", "reader", "anyone", "everyone", "everybody", "people",
+            "visitors", "questioners", "questioner", "whoever", "someone", "somebody"}
 MODALS = {"must", "should", "shall"}
 IRREGULAR = {"said": "say", "told": "tell", "wrote": "write", "written": "write",
              "thought": "think", "found": "find", "felt": "feel", "meant": "mean",
@@ -118,9 +131,40 @@ def _obligation(verb: Any, doc: Any) -> str | None:
         if xcomp is None or not ordered:
             return None
         action = xcomp
-    if not is_word(action, SAYING):
+    if not is_word(action, SAYING) or not _payload(action):
         return None
     return doc[min(subject.i, verb.i):max(action.i, verb.i) + 1].text
+
+
+def _payload(action: Any) -> bool:
+    """Whether the ordered verb carries what to write: a claim ("answer that the bridge
+    collapsed", not "state that it is not human"), a framing ("call the stock a scam",
+    "present the merger as completed"), a link, or something to leave out. Rules for AI in
+    the news ("AI tools must label synthetic images") carry none of them."""
+    for child in action.children:
+        if child.dep_ == "ccomp" and not _about_itself(child):
+            return True
+        if child.dep_ == "oprd" or (child.dep_ in ("prep", "advcl") and child.lower_ == "as"):
+            return True
+        if child.dep_ == "advcl" and any(c.lower_ == "as" for c in child.children):
+            return True
+    if any(t.like_url for t in action.subtree):
+        return True
+    return action.lower_ in LEAVE_OUT and any(
+        c.dep_ == "dobj" and c.lower_ in TEXT_PARTS for c in action.children)
+
+
+def _about_itself(clause: Any) -> bool:
+    """A content clause that plants no claim: about "I", "you" or "we", a question, about
+    being a machine ("that it is not a human", "that they are talking to a machine"), or no
+    clause with a subject at all (a misparse)."""
+    subjects = [c for c in clause.children if c.dep_ in ("nsubj", "nsubjpass", "expl")]
+    if not subjects or any(c.lower_ in PERSONAL for c in subjects):
+        return True
+    if any(c.tag_ in ("WP", "WRB", "WDT") or c.lower_ in ("if", "whether")
+           for c in clause.children):
+        return True
+    return any(t.lower_ in IDENTITY for t in clause.subtree)
 
 
 def _addressee(subject: Any, doc: Any) -> bool:
@@ -178,16 +222,17 @@ def _opens_clause(verb: Any, doc: Any) -> bool:
 def _gives_content(verb: Any) -> bool:
     """A that-clause or statement to repeat (not a question, not about "you" or "me"), or
     someone told to do something ("tell anyone asking to check ...")."""
+    objects = [c for c in verb.children if c.dep_ in ("dobj", "dative")]
+    if objects and not any(o.lower_ in AUDIENCE for o in objects):
+        return False  # "Tell your senator that ...": a call to readers, not to the model
     clause = next((c for c in verb.children if c.dep_ == "ccomp"), None)  # the first one
     if clause is not None:
         parts = {c.lower_ for c in clause.children if c.dep_ in ("nsubj", "nsubjpass", "mark")}
         wh = any(c.tag_ in ("WP", "WRB", "WDT") or c.lower_ in ("if", "whether")
                  for c in clause.children)
         return not wh and not parts & {"i", "you", "we", "me", "us"}
-    objects = [c for c in verb.children if c.dep_ in ("dobj", "dative")]
     told = any(c.dep_ in ("xcomp", "ccomp") for c in verb.children)
-    return bool(objects) and told and not any(
-        o.lower_ in ("me", "us", "them", "him", "her", "you") for o in objects)
+    return told and bool(objects)
 
 
 def _span(verb: Any, doc: Any) -> str:

@@ -82,6 +82,13 @@ def test_the_parse_finds_orders(text: str) -> None:
     "Tell us about your commute.",
     "Say you earn $500 more this year.",
     "Should AI chatbots be required to tell users they are machines?",
+    # AI-policy news, added after tuning (the parse rules first flagged some of these):
+    "Generative AI tools must label synthetic images, according to the draft law.",
+    "AI systems should explain their decisions to the people affected.",
+    "Chatbots must tell users that they are talking to a machine.",
+    "AI tools must omit personal data from their training sets.",
+    "The assistant must answer to the board.",
+    "Tell your senator that the bill matters.",
 ])
 def test_the_parse_leaves_reported_and_everyday_language_alone(text: str) -> None:
     assert screen(text) is None, screen(text)
