@@ -12,6 +12,8 @@ unsupported); XSum summary + its BBC article (supported = not majority-hallucina
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,9 @@ import numpy as np
 from eval.dataset import read_jsonl
 from eval.judges import Judge
 from newsrag.errors import EvalError
+from rag.text import STOPWORDS
 
+_WORD = re.compile(r"[^\W_]+")
 _YES = {"1", "true", "yes", "supported", "entailment", "faithful", "factual", "consistent"}
 
 
@@ -55,9 +59,32 @@ def _wice(row: dict[str, Any], number: int) -> LabelledExample:
                            label == "supported", label, f"wice-{number}")
 
 
+def truecase(text: str, source: str) -> str:
+    """Lower-cased text with each word cased as it most often is in its source: XSum ships its
+    summaries lower-cased, and a judge reads names by their capitals.
+
+    >>> truecase("putin met trump in the us.", "Putin met Trump. The US said so.")
+    'Putin met Trump in the US.'
+    """
+    counts: dict[str, Counter[str]] = {}
+    for match in _WORD.finditer(source):
+        word = match.group()
+        before = source[:match.start()].rstrip()[-1:]
+        # A sentence's first word is capitalised anyway: it counts little, "The" not at all.
+        initial = not before or before in ".!?\"“'‘\n"
+        if not (initial and word.lower() in STOPWORDS):
+            counts.setdefault(word.lower(), Counter())[word] += 1 if initial else 100
+    cased = _WORD.sub(lambda m: counts[m.group().lower()].most_common(1)[0][0]
+                      if m.group().lower() in counts else m.group(), text)
+    return cased[:1].upper() + cased[1:]
+
+
 def _xsum(row: dict[str, Any], number: int) -> LabelledExample:
     hallucinated = bool(row["majority_hallucinated"])
-    return LabelledExample(row["summary"], (row["document"],), not hallucinated,
+    summary = row["summary"]
+    if summary == summary.lower():
+        summary = truecase(summary, row["document"] or "")
+    return LabelledExample(summary, (row["document"],), not hallucinated,
                            "hallucinated" if hallucinated else "faithful",
                            f"xsum-{row.get('bbcid', number)}")
 

@@ -23,11 +23,13 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, field_
 
 from newsrag.errors import ConfigError, ModelError
 from rag.generators import ChatModel, make_chat_model
+from rag.judge import JudgeBase
 from rag.screen import neutralise
 
 if TYPE_CHECKING:
-    from eval.judges import Pair
     from newsrag.settings import Settings
+    from rag.judge import Pair
+    from rag.services import Services
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -190,7 +192,7 @@ def correction(problem: str, shape: str) -> str:
             f"{shape}, and no other text.")
 
 
-class LLMJudge:
+class LLMJudge(JudgeBase):
     """Claims and verdicts from a chat model; a verdict of 1 scores 1.0, a 0 scores 0.0.
 
     >>> judge = LLMJudge(chat, retries=2)                      # doctest: +SKIP
@@ -272,3 +274,8 @@ class LLMJudge:
                 messages += [{"role": "assistant", "content": reply},
                              {"role": "user", "content": correction(str(exc), shape)}]
             attempt += 1
+
+
+def judge_from_services(services: Services) -> LLMJudge:
+    """The `llm` judge of eval.judge, for grounding and evals alike."""
+    return LLMJudge.from_settings(services.settings)

@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.segment import split_sentences
 from newsrag.errors import ConfigError, ModelError
+from rag.judge import JudgeBase
 
 if TYPE_CHECKING:
-    from eval.judges import Pair
     from newsrag.settings import Settings
+    from rag.judge import Pair
+    from rag.services import Services
 
 BATCH_SIZE = 16  # premise/claim pairs per forward pass
 # Tokenizers without a recorded limit report a huge sentinel (about 1e30) instead.
@@ -113,7 +115,7 @@ def load_nli_model(path: Path, entailment_label: str) -> _Loaded:
     return _Loaded(tokenizer, model, index, _max_tokens(tokenizer, config))
 
 
-class NLIJudge:
+class NLIJudge(JudgeBase):
     """P(entailment) from a local sequence-classification NLI model; loads on first `score`."""
 
     threshold = 0.5
@@ -195,3 +197,8 @@ class NLIJudge:
                 logits = loaded.model(**encoded).logits
             probabilities += torch.softmax(logits.float(), dim=-1)[:, loaded.entailment].tolist()
         return probabilities
+
+
+def judge_from_services(services: Services) -> NLIJudge:
+    """The `nli` judge of eval.judge, for grounding and evals alike."""
+    return NLIJudge.from_settings(services.settings)

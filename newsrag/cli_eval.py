@@ -4,6 +4,7 @@
     $ newsrag eval cases.jsonl --answers other_system.jsonl --json > report.json
     $ newsrag eval eval/datasets/sample.jsonl --fail-under faithfulness=0.9,citation_recall=0.8
     $ newsrag eval judge ../shared/data/wice-dev/wice_claim_dev.jsonl
+    $ newsrag eval judge ../shared/data/realtimeqa-dev/corpus.jsonl --sources cited
 """
 
 from __future__ import annotations
@@ -92,19 +93,25 @@ def run(ctx: click.Context, dataset: Path, answers: Path | None, judge: str | No
 @click.option("--judge", "judge_name", default=None, metavar="NAME",
               help="heuristic, llm, nli or module:factory (default: eval.judge).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N examples.")
+@click.option("--sources", type=click.Choice(["whole", "cited"]), default="whole",
+              help="Judge against the whole page/article (default) or only the cited sentences "
+                   "(WiCE: the annotated ones; RealTime QA: the sentence and its neighbours).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_context
 def judge(ctx: click.Context, labelled: Path, judge_name: str | None, limit: int | None,
-          as_json: bool) -> None:
-    """Measure a judge against human labels (our JSONL, WiCE's or XSum's file)."""
+          sources: str, as_json: bool) -> None:
+    """Measure a judge against labels: our JSONL, WiCE's or XSum's file, or RealTime QA's
+    corpus.jsonl (its sentences and corrupted copies: swapped names, numbers, dates, roles,
+    flipped negations, spliced sentences)."""
     import dataclasses
     import json
 
-    from eval.judge_eval import load_labelled, measure_judge
+    from eval.judge_devsets import load_dev_set
+    from eval.judge_eval import measure_judge
     from eval.judges import make_judge
     from newsrag.progress import stage_progress
 
-    examples = load_labelled(labelled, limit)
+    examples = load_dev_set(labelled, sources, limit)
     services = ctx.find_root().obj.services
     the_judge = make_judge(services, judge_name)
     with stage_progress(sys.stderr.isatty()) as on_progress:
@@ -123,7 +130,8 @@ def judge(ctx: click.Context, labelled: Path, judge_name: str | None, limit: int
     click.echo(f"  balanced accuracy  {report.balanced_accuracy:.3f}")
     click.echo(f"  F1 (unsupported)   {report.f1_unsupported:.3f}")
     click.echo(f"  ROC-AUC            {report.roc_auc:.3f}")
-    click.echo(f"  threshold          {report.threshold:.3f} (the judge's own)")
+    click.echo(f"  threshold          {report.threshold:.3f} (the judge's own; grounding "
+               f"keeps sentences at {the_judge.strict_threshold:.3f})")
     click.echo(f"  best on this data  {report.best_threshold:.3f} → balanced accuracy "
                f"{report.best_balanced_accuracy:.3f} (optimistic: fitted to these labels)")
     for kind, share in report.judged_supported.items():

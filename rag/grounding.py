@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import Literal
 
 from ingest.segment import split_sentences
+from rag.judge import SupportJudge
 from rag.models import Citation
 from rag.screen import foreign_strings
 
@@ -55,14 +56,6 @@ class GroundedSentence:
     cited: tuple[int, ...]  # prompt numbers
     support: float
     status: Literal["supported", "reattributed", "unsupported"]
-
-
-class SupportJudge(Protocol):
-    """What grounding needs from a support scorer."""
-
-    def score_many(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> list[float]: ...
-
-    def supported(self, probability: float) -> bool: ...
 
 
 def parse_markers(text: str, n_sources: int) -> list[DraftSentence]:
@@ -141,24 +134,26 @@ def _grade(
 ) -> list[tuple[GroundedSentence, float]]:
     """Every draft graded (unsupported ones flagged), with the best score any check gave it."""
     by_number = {s.n: s for s in sources}
-    cited_scores = judge.score_many(
+    # Grounding keeps generated text at the judge's precision-targeted bar.
+    strict = judge.strict_threshold
+    cited_scores = judge.score(
         [(d.text, [by_number[n].text for n in d.cited]) for d in drafts if d.cited])
     cited_iter = iter(cited_scores)
     own_scores = [next(cited_iter) if d.cited else 0.0 for d in drafts]
     # Each source alone is scored only for sentences their own citations do not support.
     failing = [d for d, own in zip(drafts, own_scores, strict=True)
-               if not (d.cited and judge.supported(own))]
-    single_scores = iter(judge.score_many(
+               if not (d.cited and own >= strict)]
+    single_scores = iter(judge.score(
         [(d.text, [s.text]) for d in failing for s in sources]) if sources else [])
     graded: list[tuple[GroundedSentence, float]] = []
     for draft, own in zip(drafts, own_scores, strict=True):
-        if draft.cited and judge.supported(own):
+        if draft.cited and own >= strict:
             graded.append(_verbatim_checked(
                 GroundedSentence(draft.text, draft.cited, own, "supported"), own, by_number))
             continue
         row = [next(single_scores) for _ in sources]
         best = max(range(len(row)), key=row.__getitem__) if row else None
-        if best is not None and judge.supported(row[best]):
+        if best is not None and row[best] >= strict:
             graded.append(_clauses_checked(*_verbatim_checked(GroundedSentence(
                 draft.text, (sources[best].n,), row[best], "reattributed"), row[best], by_number),
                 by_number, judge))
@@ -207,8 +202,8 @@ def _clauses_checked(sentence: GroundedSentence, score: float,
     if sentence.status != "reattributed" or len(clauses) < 2:
         return sentence, score
     evidence = [by_number[n].text for n in sentence.cited]
-    scores = judge.score_many([(clause, evidence) for clause in clauses])
-    if not all(judge.supported(s) for s in scores):
+    weakest = min(judge.score([(clause, evidence) for clause in clauses]))
+    if weakest < judge.strict_threshold:
         return replace(sentence, status="unsupported"), score
     return sentence, score
 

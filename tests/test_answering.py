@@ -215,7 +215,7 @@ def test_dropped_sentences_are_listed_in_the_answer(
     assert not answer.fallback and [s.status for s in answer.sentences] == ["supported"]
     (dropped,) = answer.dropped
     assert (dropped.text, dropped.status, dropped.citations) == (HALLUCINATION, "dropped", ())
-    assert not assistant.judge.supported(dropped.support)
+    assert not assistant.judge.supported(dropped.support, strict=True)
     assert "Crimea" not in answer.answer
 
 
@@ -247,7 +247,7 @@ def test_a_hallucinated_sentence_is_flagged_in_flag_mode(
     assert [s.status for s in answer.sentences] == ["supported", "unsupported"]
     flagged = answer.sentences[1]
     assert flagged.text == HALLUCINATION and HALLUCINATION in answer.answer
-    assert not assistant.judge.supported(flagged.support)
+    assert not assistant.judge.supported(flagged.support, strict=True)
     assert flagged.citations == ()  # it carried no marker, and none is invented for it
 
 
@@ -440,7 +440,7 @@ def test_the_real_local_llm_answers_with_exact_citations(
     if answer.fallback:
         assert {s.status for s in answer.sentences} == {"quoted"} and LAND in answer.answer
     else:
-        assert all(assistant.judge.supported(s.support) for s in answer.sentences)
+        assert all(assistant.judge.supported(s.support, strict=True) for s in answer.sentences)
     assert len(answer.sentences) <= services.settings.ask.max_sentences
     assert "generate_s" in answer.timings
 

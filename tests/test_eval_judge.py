@@ -10,14 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from eval.heuristic import (
-    JUDGE_FEATURES,
-    HeuristicJudge,
-    date_features,
-    dates_in,
-    evidence_sentences,
-    load_judge_weights,
-)
+from eval.heuristic import HeuristicJudge
 from eval.judge_eval import (
     balanced_accuracy,
     best_threshold,
@@ -25,23 +18,15 @@ from eval.judge_eval import (
     load_labelled,
     measure_judge,
     roc_auc,
+    truecase,
 )
-from newsrag.errors import EvalError, ModelError
+from eval.judges import make_judge
+from newsrag.errors import EvalError
 from tests.conftest import SHARED_DATA
 from tests.fakes import FakeEmbedder
 
 WICE = SHARED_DATA / "wice-dev" / "wice_claim_dev.jsonl"
 XSUM = SHARED_DATA / "xsum-hallucinations" / "xsum_hallucinations.jsonl"
-
-
-def test_dates() -> None:
-    assert dates_in("Talks on Tuesday, Feb. 18, and in March.") == {"tuesday", "february",
-                                                                     "march"}
-    assert dates_in("They may meet.") == set()  # the verb, not the month
-    assert dates_in("Elections in May.") == {"may"}
-    assert date_features("They met on Tuesday.", ["They met on Monday."]) == (1.0, 0.5)
-    assert date_features("They met on Tuesday.", ["They met in March."]) == (0.0, 0.5)
-    assert date_features("They met on Tuesday.", ["On Tuesday they met."]) == (0.0, 0.0)
 
 
 def test_measuring_arithmetic() -> None:
@@ -78,35 +63,19 @@ def test_labelled_formats(tmp_path: Path) -> None:
         load_labelled(bad)
 
 
-def test_shipped_weights_match_the_features() -> None:
-    weights = load_judge_weights()
-    assert len(weights.weights) == len(JUDGE_FEATURES)
-    assert 0.0 < weights.threshold < 1.0
-    cv = weights.metadata["cv_out_of_fold"]
-    assert set(cv) == {"WiCE dev", "XSum hallucinations"}
+def test_xsum_summaries_get_their_case_back() -> None:
+    assert truecase("putin met trump in the us.", "Putin met Trump. The US said so.") == (
+        "Putin met Trump in the US.")
+    first = load_labelled(XSUM, limit=1)[0]
+    assert first.claim.startswith("Rory McIlroy")  # lower-cased in the data set
 
 
-def test_stale_weights_are_refused(tmp_path: Path) -> None:
-    stale = tmp_path / "w.json"
-    stale.write_text(json.dumps({"feature_names": ["x"], "weights": [1], "bias": 0,
-                                 "threshold": 0.5}))
-    with pytest.raises(ModelError, match=r"re-run bench/calibrate_judge\.py"):
-        load_judge_weights(stale)
+def test_the_eval_heuristic_is_the_grounding_judge() -> None:
+    from rag.judge import shared_judge
+    from rag.judge_align import AlignmentJudge
 
-
-def test_picks_evidence_from_a_long_context_and_splits_clauses() -> None:
+    assert HeuristicJudge is AlignmentJudge and make_judge is shared_judge
     judge = HeuristicJudge(FakeEmbedder(), atomic=True)
-    filler = [f"Item {i} of the agenda was postponed." for i in range(12)]
-    storm = "The storm killed 21 people in Texas on Monday."
-    context = [" ".join(filler[:6]), f"Markets fell. {storm} Shops closed.", " ".join(filler[6:])]
-    claim = "The storm killed 21 people in Texas."
-    candidates = judge.candidates(claim, context)
-    assert len(candidates) == 8 and storm in candidates
-    order = [s for p in context for s in evidence_sentences(p)]
-    assert candidates == sorted(candidates, key=order.index)  # reading order
-    picked = judge.evidence_for(claim, context)
-    assert len(picked) == 3 and storm in picked
-    assert judge.candidates(claim, ["Short one.", "Short two."]) == ["Short one.", "Short two."]
     claims = judge.split_claims("The storm killed 21 people in Texas, and it destroyed "
                                 "hundreds of homes near Houston.")
     assert claims == ["The storm killed 21 people in Texas",
@@ -139,16 +108,16 @@ def test_contrasts_with_the_real_model(real_judge: HeuristicJudge) -> None:
 @pytest.mark.slow
 def test_real_labelled_examples(real_judge: HeuristicJudge) -> None:
     """Not picked by outcome: the first 25 supported and first 25 not-supported WiCE claims
-    (their whole cited page as sources), and the first 40 XSum summaries; the judge must
-    separate them clearly better than chance."""
+    (their whole cited page as sources), and the first 200 XSum summaries; the judge must
+    separate them clearly better than chance (in-sample: the weights saw these labels)."""
     wice = load_labelled(WICE)
     chosen = ([e for e in wice if e.kind == "supported"][:25]
               + [e for e in wice if e.kind == "not_supported"][:25])
     report = measure_judge(real_judge, chosen, "wice")
     assert report.roc_auc >= 0.75 and report.balanced_accuracy >= 0.65, report
-    xsum = load_labelled(XSUM, limit=40)
+    xsum = load_labelled(XSUM, limit=200)  # 22 faithful: fewer make the AUC a coin toss
     report = measure_judge(real_judge, xsum, "xsum")
-    assert report.roc_auc >= 0.6, report
+    assert report.roc_auc >= 0.65, report
 
 
 def _first(kind: str) -> Any:
