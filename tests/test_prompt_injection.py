@@ -28,12 +28,13 @@ from ingest.sources import load_articles
 from newsrag.settings import load_settings
 from rag import extractive
 from rag.answering import AskOptions, Assistant
-from rag.extractive import prompt_sources, rank_sentences, screened_sentences
+from rag.extractive import prompt_sources, screened_sentences
 from rag.generators import make_chat_model, register_chat_model
 from rag.grounding import parse_markers
 from rag.models import Answer, Citation, Hit, HitSentence
 from rag.prompt import RULES, SOURCES_HEADER, build_messages
 from rag.screen import addresses_model, screen
+from rag.sentence_ranker import rank_sentences
 from rag.services import Services, build_services
 from rag.text import STOPWORDS
 from tests import reliability
