@@ -177,6 +177,18 @@ def test_upload_type_and_size_are_checked(make_settings, tmp_path: Path) -> None
     assert "0</strong> added" in rendered and "not accepted" in rendered
 
 
+def test_report_groups_many_skips_of_one_kind_and_shows_warnings() -> None:
+    from ingest.models import IngestReport, Skip
+
+    report = IngestReport(skipped=[Skip(f"bad.jsonl:{n}", f"record {n}: no text")
+                                   for n in range(1, 501)],
+                          warnings=[Skip("a.md", "impossible date '2023-02-30': undated")])
+    rendered = render_report(report)
+    assert rendered.count("<li>") == 20 + 1 + 1  # 20 skips, the count line, the warning
+    assert "… and 480 more skipped" in rendered
+    assert "impossible date" in rendered and "bad.jsonl:21" not in rendered
+
+
 def test_ingest_report_library_search_and_delete(services: Services, tmp_path: Path) -> None:
     hostile = tmp_path / "hostile.txt"
     hostile.write_text(f"{HOSTILE[0]} dam story\n\nThe Zorblat river dam opened on Monday "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from ingest.catalog import ArticleRecord
 from ingest.models import IngestReport, Skip
 from ingest.sources import is_url
 from newsrag.errors import IngestError, NotFoundError
+from newsrag.ingest_report import SHOWN_PER_REASON, reason_kind
 from rag.services import Services
 from ui.render import escape, link, plural
 
@@ -109,16 +111,30 @@ def _progress_text(report: IngestReport) -> str:
 
 
 def render_report(report: IngestReport) -> str:
-    """The ingest summary, with each skip's reason."""
+    """The ingest summary, each skip's and warning's reason (at most SHOWN_PER_REASON of one
+    kind: a file of 200k bad records is one line and a count, not 200k list items)."""
     summary = (f"<strong>{len(report.added)}</strong> added · <strong>{len(report.updated)}"
                f"</strong> updated · <strong>{report.unchanged}</strong> unchanged · "
                f"<strong>{len(report.skipped)}</strong> skipped · {report.chunks} chunks "
                f"embedded in {report.seconds:.1f} s")
-    skips = "".join(f"<li><code>{escape(s.location)}</code>: {escape(s.reason)}</li>"
-                    for s in report.skipped)
-    details = f'<ul class="nr-skips">{skips}</ul>' if skips else ""
+    details = _listed(report.skipped, "nr-skips", "skipped")
+    details += _listed(report.warnings, "nr-warnings", "warnings")
     kind = "nr-report-warn" if report.skipped and not report.stored else "nr-report"
     return f'<div class="{kind}" role="status">{summary}{details}</div>'
+
+
+def _listed(items: Sequence[Skip], css: str, label: str) -> str:
+    shown: Counter[str] = Counter()
+    rows = []
+    for item in items:
+        kind = reason_kind(item.reason)
+        shown[kind] += 1
+        if shown[kind] <= SHOWN_PER_REASON:
+            rows.append(f"<li><code>{escape(item.location)}</code>: {escape(item.reason)}</li>")
+    rows += [f"<li>… and {count - SHOWN_PER_REASON:,} more {label} for "
+             f"“{escape(kind)}”</li>" for kind, count in shown.items()
+             if count > SHOWN_PER_REASON]
+    return f'<ul class="{css}">{"".join(rows)}</ul>' if rows else ""
 
 
 def render_library(records: Sequence[ArticleRecord], query: str = "") -> str:
