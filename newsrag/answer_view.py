@@ -41,7 +41,7 @@ def print_view(answer: Answer, detailed: bool = False, prose_shown: bool = False
     if layout.declined:
         print_declined(layout)
         return
-    if layout.short is not None:
+    if layout.short is not None and not prose_shown:  # streamed, it led the text already
         text = one_line(layout.short.text)
         click.echo(f"{click.style(text, bold=True)} [{layout.short.citation}]")
     if layout.prose:

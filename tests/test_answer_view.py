@@ -163,7 +163,19 @@ def test_streamed_model_text_is_not_printed_twice(shown: Callable[..., str]) -> 
                                   model=True)
     out = shown(print_answer, assistant, "q", [], AskOptions(), live=True)
     assert out.startswith("They will discuss land and power plants. [1]\n")
-    assert out.count("They will discuss") == 1 and f"\n{PLANTS} [1]\n" in out
+    assert out.count("They will discuss") == 1
+    # The short answer streams first (as the Assistant sends it) and is not printed again.
+    seeded = answer.model_copy(update={
+        "answer": f"{PLANTS}. [1] They will discuss them. [1]",
+        "sentences": (AnswerSentence(text=f"{PLANTS}.", citations=(1,), support=1.0,
+                                     status="quoted"),
+                      written.model_copy(update={"text": "They will discuss them."}))})
+    out = shown(print_answer, ScriptedAssistant([f"{PLANTS}. [1]", " They will discuss them. [1]"],
+                                                seeded, model=True), "q", [], AskOptions(),
+                live=True)
+    assert out.startswith(f"{PLANTS}. [1] They will discuss them. [1]\n")
+    assert out.count(PLANTS) == 2  # streamed once, highlighted once inside its quote
+    assert out.count("They will discuss them") == 1
     refusal = ScriptedAssistant([declined_answer().answer], declined_answer(), model=True)
     out = shown(print_answer, refusal, "q", [], AskOptions(), live=True)
     assert out.startswith(DECLINED) and "closest articles: ..." not in out
