@@ -98,7 +98,7 @@ class RetrievalSettings(Section):
     duplicate_similarity: float = Field(0.95, ge=0, le=1.01)
     recency_weight: float = Field(0.05, ge=0)
     recency_half_life_days: float = Field(14.0, gt=0)
-    resolve_dates: bool = False
+    resolve_dates: bool = True
     date_slack_days: int = Field(1, ge=0, le=60)
     mmr: bool = False
     fetch_k: int = Field(20, ge=1, le=1000)

@@ -105,17 +105,30 @@ def search(question: str, services: Services, k: int | None = None,
 def gather(question: str, services: Services, filters: Filters | None = None,
            reference: date | None = None) -> Candidates:
     """Candidates from every enabled ranking, with their ranks."""
-    index, settings = services.index, services.settings.retrieval
-    found = Candidates(question, np.asarray(index.embedder.embed_query(question), dtype=float),
+    settings = services.settings.retrieval
+    found = Candidates(question, np.asarray(services.index.embedder.embed_query(question),
+                                            dtype=float),
                        reference=reference or date.today())
     window = resolve_dates(question, found.reference) if settings.resolve_dates else None
     found.window = window.widened(settings.date_slack_days, found.reference) if window else None
-    filters = _narrow(filters, found, explicit_reference=reference is not None)
-    if settings.mode != "bm25":
-        _add_dense(found, services, filters)
-    if settings.mode != "dense":
-        _add_lexical(found, services, filters)
+    _collect(found, services, filters, explicit_reference=reference is not None)
+    if found.window and not found.items:
+        # Nothing published in the window: an undated article ("last week" in the sample is
+        # the article's week, not ours) or an archive of older news. The phrase is then just
+        # words, as without resolve_dates; the reader still decides whether they answer it.
+        found.window = None
+        _collect(found, services, filters, explicit_reference=reference is not None)
     return found
+
+
+def _collect(found: Candidates, services: Services, filters: Filters | None,
+             explicit_reference: bool) -> None:
+    filters = _narrow(filters, found, explicit_reference)
+    mode = services.settings.retrieval.mode
+    if mode != "bm25":
+        _add_dense(found, services, filters)
+    if mode != "dense":
+        _add_lexical(found, services, filters)
 
 
 def _narrow(filters: Filters | None, found: Candidates, explicit_reference: bool

@@ -166,6 +166,10 @@ def test_a_reference_date_hides_later_articles_and_resolves_relative_dates(
                        reference=date(2025, 3, 21))
     assert this_week.window is not None and this_week.window.phrase == "this week"
     assert {h.article_id for h in this_week.hits} == {"bridge"}
+    # Nothing published in the window (asked a year later): the phrase is just words again.
+    late = search("What reopened this week after the budget debate?", services,
+                  reference=date(2026, 3, 21))
+    assert late.window is None and "bridge" in {h.article_id for h in late.hits}
     # Without resolve_dates the phrase is just words.
     (tmp_path / "plain").mkdir()
     plain = ingest_articles(tmp_path / "plain")
