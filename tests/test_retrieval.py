@@ -172,7 +172,7 @@ def test_a_reference_date_hides_later_articles_and_resolves_relative_dates(
     assert late.window is None and "bridge" in {h.article_id for h in late.hits}
     # Without resolve_dates the phrase is just words.
     (tmp_path / "plain").mkdir()
-    plain = ingest_articles(tmp_path / "plain")
+    plain = ingest_articles(tmp_path / "plain", NEWSRAG_RETRIEVAL__RESOLVE_DATES="false")
     assert len({h.article_id for h in retrieve("What reopened this week?", plain,
                                                reference=date(2025, 3, 21))}) > 1
 
