@@ -225,8 +225,8 @@ def _extractive(run: _Run, max_sentences: int, style: str, generator: str, fallb
         short = reading.short
         line = short.text if short.kind == "sentence" else _as_line(short.text)
         text = f"{line} {''.join(f'[{n}]' for n in numbers)}"
-        sentences = (AnswerSentence(text=line, citations=numbers, support=1.0,
-                                    status="quoted"),)
+        sentences: tuple[AnswerSentence, ...] = (
+            AnswerSentence(text=line, citations=numbers, support=1.0, status="quoted"),)
         short_answer = _short_answer(reading, citations[0])
     else:
         chosen = pick_extractive(run.ranked, max_sentences)

@@ -35,6 +35,9 @@ from rag.text import content_words
 TOP_SENTENCES = 8
 CANDIDATE_FEATURES = ("best_sentence", "sum_sentences", "sentences", "articles", "type_fit",
                       "proximity", "best_rank", "partly_named", "length", "in_lede")
+# Noun phrases answer "which X" questions of no known type at this fit (entities fit 1.0).
+NOUN_PHRASE = "NOUN_PHRASE"
+NOUN_PHRASE_FIT = 0.5
 _ARTICLES = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 _TRIM = " \t\n,.;:!?\"'“”‘’()[]"
 
@@ -87,17 +90,20 @@ class Candidate:
 def find_candidates(ranked: Sequence[RankedSentence], analysis: QuestionAnalysis,
                     model: LogisticModel | None = None, top: int = TOP_SENTENCES
                     ) -> list[Candidate]:
-    """Candidates of the expected type from the top sentences, most likely first (none for a
-    question that wants a description)."""
-    labels = labels_for(analysis)
+    """Candidates of the expected type from the top sentences, most likely first. A
+    "which X" question whose X names no known type ("which insect") takes the sentences'
+    noun phrases; a question that wants a description has none."""
+    labels = labels_for(analysis) or ({NOUN_PHRASE: NOUN_PHRASE_FIT} if analysis.head else {})
     if not labels:
         return []
     named = names_in(analysis)
     found: dict[str, Candidate] = {}
     usable = [r for r in ranked if not is_heading(r.text, r.hit.title)
               and not is_question(r.text)][:top]
-    for rank, sentence in enumerate(usable, start=1):
-        for phrase, label in sentence.entities:
+    phrases = (_noun_phrases(usable) if NOUN_PHRASE in labels
+               else [r.entities for r in usable])
+    for rank, (sentence, spans) in enumerate(zip(usable, phrases, strict=True), start=1):
+        for phrase, label in spans:
             weight = labels.get(label, 0.0)
             mention = _mention(sentence, rank, phrase, analysis) if weight else None
             if mention is None:
@@ -111,6 +117,14 @@ def find_candidates(ranked: Sequence[RankedSentence], analysis: QuestionAnalysis
             if all(m.sentence is not sentence for m in candidate.mentions):
                 candidate.mentions.append(mention)
     return score_candidates(list(found.values()), model or load_candidate_model())
+
+
+def _noun_phrases(sentences: Sequence[RankedSentence]) -> list[tuple[tuple[str, str], ...]]:
+    """Each sentence's short noun phrases (spaCy's noun chunks, up to 6 words)."""
+    from rag.nlp import noun_phrases
+
+    return [tuple((p, NOUN_PHRASE) for p in phrases if len(p.split()) <= 6)
+            for phrases in noun_phrases(s.text for s in sentences)]
 
 
 def _mention(sentence: RankedSentence, rank: int, phrase: str,

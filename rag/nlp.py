@@ -73,3 +73,12 @@ def entities_of(texts: Iterable[str], batch_size: int = 64) -> list[list[tuple[s
     with _use:
         return [[(e.text, e.label_) for e in doc.ents]
                 for doc in nlp.pipe(cut, batch_size=batch_size, disable=skip)]
+
+
+def noun_phrases(texts: Iterable[str], batch_size: int = 64) -> list[list[str]]:
+    """Each text's noun chunks (base noun phrases; needs the parser, so only for a few)."""
+    nlp = load_nlp()
+    cut = [text[:MAX_CHARS] for text in texts]
+    with _use:
+        return [[chunk.text for chunk in doc.noun_chunks if chunk.root.pos_ in ("NOUN", "PROPN")]
+                for doc in nlp.pipe(cut, batch_size=batch_size)]

@@ -23,7 +23,7 @@ from rag.nlp import parse
 from rag.text import content_words
 
 if TYPE_CHECKING:
-    from spacy.tokens import Span, Token
+    from spacy.tokens import Doc, Span, Token
 
 # Head nouns of "which/what X" by the answer type they ask for. Checked on the noun's
 # lower-cased lemma-like form (plural "s" stripped) and, failing that, on its compound parts.
@@ -99,6 +99,7 @@ _WH_WORDS = frozenset("which what who whom whose where when how why".split())
 _MODIFIERS = frozenset({"ADJ", "ADV", "NUM", "DET", "PART"})
 _JOINERS = frozenset({"-", "–", "’s", "'s", "“", "”", '"', "&"})
 _LEADING_THE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+_MONEY_HEADS = frozenset("cost price sum salary fine budget value bill amount".split())
 _COPULAS = frozenset({"is", "was", "are", "were", "'s"})
 # Entity labels whose text the question "already names" (never an answer to it).
 _NAMED_LABELS = frozenset("PERSON ORG GPE LOC FAC NORP PRODUCT EVENT WORK_OF_ART LAW".split())
@@ -119,7 +120,10 @@ class QuestionAnalysis:
     entities: tuple[str, ...] = ()
     terms: frozenset[str] = frozenset()
     duration: bool = False
-    money: bool = False
+    # For number questions: "money", "percent", "count" ("how many"), "age", or "".
+    unit: str = ""
+    # The question's own times ("this week", "on Tuesday"): never its answer.
+    times: tuple[str, ...] = ()
 
 
 def analyse_question(question: str) -> QuestionAnalysis:
@@ -141,17 +145,29 @@ def _analyse(question: str) -> QuestionAnalysis:
         text=question, answer_type=answer_type, head=head,
         wh=wh_token.lower_ if wh_token is not None else "", entities=entities,
         terms=frozenset(content_words(question)),
-        duration=bool(_DURATION.search(asking.text)),
-        money=bool(re.search(r"\bhow much\b.*\b(?:cost|pay|paid|spend|spent|worth|raise|"
-                             r"earn|charge|sell|sold|price|fine|owe|lose|lost)", asking.text,
-                             re.I) or re.search(r"\b(?:cost|price|sum|salary|fine|budget|"
-                                                r"value)\b", head)),
+        duration=bool(_DURATION.search(asking.text)), unit=_unit(asking.text, head),
+        times=tuple(e.text for e in doc.ents if e.label_ in ("DATE", "TIME")),
     )
 
 
-def _asking_sentence(doc: Span) -> Span:
-    """The sentence holding the question: the last one with a wh-word or a question mark."""
-    sentences = list(doc.sents) if hasattr(doc, "sents") else [doc]
+def _unit(asking: str, head: str) -> str:
+    """What kind of number a number question wants."""
+    if re.search(r"\b(?:percent|percentage|proportion|share)\b|%", asking, re.I):
+        return "percent"
+    if re.search(r"\bhow much\b.*\b(?:cost|pay|paid|spend|spent|worth|raise|raised|earn|"
+                 r"charge|sell|sold|fine|owe|lose|lost|approve|approved|give|gave|bid)", asking,
+                 re.I) or head in _MONEY_HEADS:
+        return "money"
+    if re.search(r"\bhow old\b", asking, re.I) or head == "age":
+        return "age"
+    if re.search(r"\bhow many\b", asking, re.I):
+        return "count"
+    return ""
+
+
+def _asking_sentence(doc: Doc) -> Span:
+    """The sentence holding the question: the last one with a wh-word (else the last)."""
+    sentences = list(doc.sents)
     for sentence in reversed(sentences):
         if any(t.lower_ in _WH_WORDS for t in sentence):
             return sentence
@@ -176,8 +192,11 @@ def _head_noun(wh: Token) -> str:
     for token in rest:
         if token.pos_ in ("NOUN", "PROPN"):
             head = token.lower_
+        elif head and not (token.pos_ in ("ADJ", "NUM") or token.tag_ == "POS"
+                           or token.text in _JOINERS):
+            break  # "which country this week", "which product early next month"
         elif not (token.pos_ in _MODIFIERS or token.tag_ == "POS" or token.text in _JOINERS
-                  or (token.pos_ == "VERB" and not head)):  # "embattled" read as a verb
+                  or token.pos_ == "VERB"):  # "which embattled celebrity": read as a verb
             break
     if head:
         return head
@@ -222,5 +241,6 @@ def _type_of_head(head: str) -> AnswerType | None:
 def names_in(analysis: QuestionAnalysis) -> set[str]:
     """The question's named things and content words, lower-cased: a candidate made only of
     these is what the question already says, not an answer."""
-    words = {w.lower() for e in analysis.entities for w in re.findall(r"\w+", e)}
+    named = analysis.entities + analysis.times
+    words = {w.lower() for e in named for w in re.findall(r"\w+", e)}
     return words | set(analysis.terms)

@@ -41,6 +41,8 @@ WEIGHTS_FILE = "ranker_weights.json"
 # The relevance score kept from the hand-set ranker: still what `ask.min_relevance` is
 # compared with (a cheap floor for questions about nothing retrieved).
 LEXICAL_WEIGHT = 0.3
+# Share of its score a heading, question or restatement keeps (see score_sentences).
+NOT_A_STATEMENT = 0.5
 # Sentences whose entities are read (the most relevant ones).
 ENTITY_SENTENCES = 24
 FEATURES = ("cosine", "overlap", "bm25", "chunk_rank", "article_rank", "recency", "undated",
@@ -52,10 +54,17 @@ TYPE_LABELS: dict[str, dict[str, float]] = {
     "organisation": {"ORG": 1.0, "PRODUCT": 0.4, "NORP": 0.3, "GPE": 0.2, "FAC": 0.3},
     "place": {"GPE": 1.0, "LOC": 1.0, "FAC": 1.0, "ORG": 0.3, "NORP": 0.3},
     "date": {"DATE": 1.0, "TIME": 0.8},
-    "number": {"CARDINAL": 1.0, "MONEY": 1.0, "PERCENT": 1.0, "QUANTITY": 1.0, "DATE": 0.2},
+    "number": {"CARDINAL": 1.0, "MONEY": 1.0, "PERCENT": 1.0, "QUANTITY": 1.0},
     "title": {"WORK_OF_ART": 1.0, "QUOTE": 1.0, "PRODUCT": 0.5, "ORG": 0.3, "EVENT": 0.3},
     "product": {"PRODUCT": 1.0, "ORG": 0.5, "WORK_OF_ART": 0.3},
     "event": {"EVENT": 1.0, "LAW": 0.3, "WORK_OF_ART": 0.3},
+}
+# What answers each kind of number question ("17-year-old" is a DATE to the model).
+NUMBER_LABELS: dict[str, dict[str, float]] = {
+    "percent": {"PERCENT": 1.0, "CARDINAL": 0.3},
+    "money": {"MONEY": 1.0, "CARDINAL": 0.5, "QUANTITY": 0.3},
+    "count": {"CARDINAL": 1.0, "QUANTITY": 1.0, "MONEY": 0.3, "PERCENT": 0.3},
+    "age": {"CARDINAL": 1.0, "DATE": 0.5, "QUANTITY": 0.5},
 }
 _QUOTED = re.compile(r"[“\"]([A-Z0-9][^“”\"]{0,60}?)[”\"]")
 
@@ -111,10 +120,19 @@ def rank_sentences(question: str, hits: Sequence[Hit], embedder: Embedder,
 
 def score_sentences(rows: Sequence[RankedSentence], model: LogisticModel
                     ) -> list[RankedSentence]:
-    """The rows scored by `model`, most likely first."""
-    scored = [replace(r, score=model.probability(r.features)) for r in rows]
+    """The rows scored by `model`, most likely first. Headings, questions and restatements of
+    the question keep NOT_A_STATEMENT of their score: a headline often names the answer, but
+    the sentence that states it is the evidence to quote."""
+    scored = [replace(r, score=model.probability(r.features) * _statement_factor(r))
+              for r in rows]
     scored.sort(key=lambda r: (-r.score, -r.relevance))
     return scored
+
+
+def _statement_factor(row: RankedSentence) -> float:
+    heading, question, restating = (row.features[FEATURES.index(name)]
+                                    for name in ("heading", "question", "restates"))
+    return NOT_A_STATEMENT if heading or question or restating else 1.0
 
 
 def sentence_rows(question: str, hits: Sequence[Hit], embedder: Embedder,
@@ -207,10 +225,10 @@ def _age_days(published: str | None, reference: date) -> int | None:
 def labels_for(analysis: QuestionAnalysis) -> dict[str, float]:
     """Entity labels that answer the question, with their fit ({} for a description)."""
     labels = TYPE_LABELS.get(analysis.answer_type, {})
+    if analysis.answer_type == "number" and analysis.unit:
+        labels = NUMBER_LABELS[analysis.unit]
     if analysis.duration and labels:  # "how long": "30 days", "six months" are DATEs
         labels = {**labels, "DATE": 1.0}
-    if analysis.money and labels:
-        labels = {**labels, "CARDINAL": 0.5, "QUANTITY": 0.5}
     return labels
 
 

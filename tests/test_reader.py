@@ -108,6 +108,11 @@ HANDMADE = [
      "text": "The storm-damaged Harbor Bridge is open to traffic again. City officials said "
              "the repair cost $42 million and took eight months. Traffic had been diverted "
              "through the tunnel since October."},
+    {"id": "insects", "title": "Butterfly listed as endangered",
+     "published": "2024-04-28", "source": "Science Weekly",
+     "text": "Conservation scientists placed the migratory monarch butterfly on the endangered "
+             "list on Thursday. Its numbers have fallen by more than 80 percent since the "
+             "1990s, the group said."},
     {"id": "library", "title": "New library branch opens downtown",
      "published": "2024-04-20", "source": "Metro Daily",
      "text": "A new library branch opened downtown on Saturday. The branch holds 40,000 books "
@@ -190,6 +195,16 @@ def test_short_answer_first_with_exact_span(services: Services,
     assert articles[short.article_id][short.char_start:short.char_end] == "$42 million"
     assert {c.article_id for c in answer.citations} == {"bridge", "bridge-wire"}
     assert all("Bridge Repairs Finished" not in c.text for c in answer.citations)
+
+
+def test_which_x_of_no_known_type_answers_with_a_noun_phrase(services: Services,
+                                                            articles: dict[str, str]) -> None:
+    answer = Assistant(services).answer("Which insect did scientists place on the "
+                                        "endangered list?")
+    short = answer.short_answer
+    assert short is not None and short.kind == "phrase", answer.answer
+    assert "monarch butterfly" in short.text
+    assert articles[short.article_id][short.char_start:short.char_end] == short.text
 
 
 def test_same_topic_question_without_its_answer_declines(services: Services) -> None:
