@@ -140,18 +140,20 @@ def _turn_names(turn: Turn) -> list[str]:
     further name pulls the search towards the earlier turn's story and away from what the
     follow-up asks (measured on the sample set's follow-ups, bench/followups.py)."""
     short = short_answer_of(turn)
-    found = [short] if short else []
-    found += [n for n in names_in(turn.question) if n not in found and not _calendar(n)]
+    found = [short] if short and _referent(short) else []
+    found += [n for n in names_in(turn.question) if n not in found and _referent(n)]
     if not short:
         evidence = " ".join(turn.cited) or _MARKERS.sub("", turn.answer)
         found += [n for n in names_in(evidence) if not any(n in f or f in n for f in found)
-                  and not _calendar(n)][:1]
+                  and _referent(n)][:1]
     return found
 
 
-def _calendar(name: str) -> bool:
-    """A day or month: when something happened, hardly what a pronoun refers to."""
-    return name.split()[0].lower() in _CALENDAR
+def _referent(name: str) -> bool:
+    """Something a pronoun can stand for: not a day or month (when something happened) and
+    not a bare number (how many), which "it", "they" or "he" hardly refer to."""
+    first = name.split()[0].lower()
+    return first not in _CALENDAR and not first[0].isdigit()
 
 
 _CALENDAR = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february

@@ -157,7 +157,8 @@ def test_names_that_start_a_sentence_are_found_by_their_entity() -> None:
     history = [Turn("Kenya was hit by floods this week. How many people were displaced?",
                     "40,000")]
     carried = carried_terms("Which region did they hit hardest?", history)
-    assert carried[:2] == ["40,000", "Kenya"]
+    assert carried[0] == "Kenya"
+    assert "40,000" not in carried  # a number is how many, not what "they" refers to
 
 
 def test_without_a_short_answer_the_first_new_name_of_the_answer_is_carried() -> None:
