@@ -87,7 +87,7 @@ def _weekday(words: list[str], ref: date) -> tuple[date, date]:
     day = ref - timedelta(days=back)
     if words[0] == "this" and back == 7:
         day = ref
-    if words[0] in WEEKDAYS + ["on"] and back == 7:
+    if (words[0] == "on" or words[0] in WEEKDAYS) and back == 7:
         return day, ref
     return (day, ref) if words[0] == "since" else (day, day)
 
