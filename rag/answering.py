@@ -221,25 +221,32 @@ def _extractive(run: _Run, max_sentences: int, style: str, generator: str, fallb
     reading = run.reading
     if style == "short" and reading is not None and reading.short is not None:
         citations = tuple(r.cite(n) for n, r in enumerate(reading.evidence, start=1))
-        numbers = tuple(c.n for c in citations)
-        short = reading.short
-        line = short.text if short.kind == "sentence" else _as_line(short.text)
-        text = f"{line} {''.join(f'[{n}]' for n in numbers)}"
-        sentences: tuple[AnswerSentence, ...] = (
-            AnswerSentence(text=line, citations=numbers, support=1.0, status="quoted"),)
+        if reading.short.kind == "sentence":  # the best statement first, then the next
+            text, sentences = _quoted(citations)
+        else:
+            numbers = tuple(c.n for c in citations)
+            line = _as_line(reading.short.text)
+            text = f"{line} {''.join(f'[{n}]' for n in numbers)}"
+            sentences = (AnswerSentence(text=line, citations=numbers, support=1.0,
+                                        status="quoted"),)
         short_answer = _short_answer(reading, citations[0])
     else:
         chosen = pick_extractive(run.ranked, max_sentences)
         citations = tuple(r.cite(n) for n, r in enumerate(chosen, start=1))
-        text = " ".join(f"{c.text} [{c.n}]" for c in citations)
-        sentences = tuple(AnswerSentence(text=c.text, citations=(c.n,), support=1.0,
-                                         status="quoted") for c in citations)
+        text, sentences = _quoted(citations)
         short_answer = None
     yield text
     run.time("generate_s")
     yield run.answer(answer=text, sentences=sentences, citations=citations, refused=False,
                      generator=generator, fallback=fallback, dropped=dropped,
                      short_answer=short_answer)
+
+
+def _quoted(citations: tuple[Citation, ...]) -> tuple[str, tuple[AnswerSentence, ...]]:
+    """Each cited sentence quoted whole with its marker."""
+    text = " ".join(f"{c.text} [{c.n}]" for c in citations)
+    return text, tuple(AnswerSentence(text=c.text, citations=(c.n,), support=1.0,
+                                      status="quoted") for c in citations)
 
 
 def _as_line(phrase: str) -> str:

@@ -34,7 +34,8 @@ from rag.text import content_words
 # Candidates come from this many of the best sentences.
 TOP_SENTENCES = 8
 CANDIDATE_FEATURES = ("best_sentence", "sum_sentences", "sentences", "articles", "type_fit",
-                      "proximity", "best_rank", "partly_named", "length", "in_lede")
+                      "proximity", "best_rank", "partly_named", "length", "in_lede",
+                      "has_head")
 # Noun phrases answer "which X" questions of no known type at this fit (entities fit 1.0).
 NOUN_PHRASE = "NOUN_PHRASE"
 NOUN_PHRASE_FIT = 0.5
@@ -116,7 +117,8 @@ def find_candidates(ranked: Sequence[RankedSentence], analysis: QuestionAnalysis
             candidate.type_fit = max(candidate.type_fit, weight)
             if all(m.sentence is not sentence for m in candidate.mentions):
                 candidate.mentions.append(mention)
-    return score_candidates(list(found.values()), model or load_candidate_model())
+    return score_candidates(list(found.values()), model or load_candidate_model(),
+                            analysis.head)
 
 
 def _noun_phrases(sentences: Sequence[RankedSentence]) -> list[tuple[tuple[str, str], ...]]:
@@ -172,8 +174,9 @@ def _named_share(phrase: str, named: set[str]) -> float:
     return max(len(words & named) / len(words), len(stems & named) / len(stems) if stems else 0)
 
 
-def candidate_features(candidate: Candidate) -> tuple[float, ...]:
-    """The CANDIDATE_FEATURES of one candidate, in order."""
+def candidate_features(candidate: Candidate, head: str = "") -> tuple[float, ...]:
+    """The CANDIDATE_FEATURES of one candidate, in order; `head` is the question's head noun
+    ("Yellowstone National Park" answers "which park", "Ford Motor Company" "which company")."""
     probabilities = [m.sentence.score for m in candidate.mentions]
     return (
         max(probabilities), min(sum(probabilities), 3.0), min(len(probabilities), 5) / 5,
@@ -182,14 +185,16 @@ def candidate_features(candidate: Candidate) -> tuple[float, ...]:
         1 / min(m.rank for m in candidate.mentions), candidate.partly_named,
         min(len(candidate.text.split()), 8) / 8,
         float(any(m.sentence.start < 400 for m in candidate.mentions)),
+        float(bool(head) and bool(content_words(head) & content_words(candidate.text))),
     )
 
 
-def score_candidates(candidates: list[Candidate], model: LogisticModel) -> list[Candidate]:
+def score_candidates(candidates: list[Candidate], model: LogisticModel, head: str = ""
+                     ) -> list[Candidate]:
     """Scored by `model`, best first."""
     for candidate in candidates:
         candidate.mentions.sort(key=lambda m: m.rank)
-        candidate.features = candidate_features(candidate)
+        candidate.features = candidate_features(candidate, head)
         candidate.score = model.probability(candidate.features)
     return sorted(candidates, key=lambda c: (-c.score, c.mentions[0].rank))
 

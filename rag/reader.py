@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rag.candidates import Candidate, find_candidates
+from rag.extractive import pick_extractive
 from rag.models import Hit, ReaderCandidate, ReaderCheck
 from rag.question import QuestionAnalysis, analyse_question
 from rag.sentence_kinds import is_heading, is_question
@@ -32,11 +33,13 @@ if TYPE_CHECKING:
     from ingest.embed import Embedder
 
 ANSWERABILITY_FEATURES = (
-    "best_sentence", "second_sentence", "best_candidate", "has_candidate", "wants_phrase",
+    "best_sentence", "best_candidate", "has_candidate", "wants_phrase",
     "agreement", "coverage_best", "coverage_top3", "relevance", "cosine", "named_question",
     "overlap_best")
 # Evidence sentences cited beside the short answer: more outlets saying the same thing.
 EVIDENCE_SENTENCES = 2
+# Sentences quoted for a question that wants a description ("What will they discuss?").
+DESCRIPTION_SENTENCES = 3
 _COVERAGE = 10  # index of entity_coverage in the sentence features
 _OVERLAP = 1
 
@@ -104,8 +107,7 @@ def answerability_features(ranked: Sequence[RankedSentence], candidates: Sequenc
     top = [c.score for c in candidates[:5]]
     coverages = [r.features[_COVERAGE] for r in ranked[:3] if r.features]
     return (
-        scores[0] if scores else 0.0, scores[1] if len(scores) > 1 else 0.0,
-        top[0] if top else 0.0, float(bool(top)),
+        scores[0] if scores else 0.0, top[0] if top else 0.0, float(bool(top)),
         float(analysis.answer_type != "description"),
         top[0] / sum(top) if top and sum(top) > 0 else 0.0,
         coverages[0] if coverages else 0.0, max(coverages, default=0.0),
@@ -131,8 +133,10 @@ def _short_answer(ranked: Sequence[RankedSentence], candidates: Sequence[Candida
                   and not is_question(r.text)]
     if not statements:
         return None, []
-    best_sentence = statements[0]
-    return ShortSpan(best_sentence, 0, len(best_sentence.text), "sentence"), [best_sentence]
+    # A description needs more than one sentence as often as not: the best statement, and
+    # those that score nearly as well and repeat nothing of it.
+    chosen = pick_extractive(statements, DESCRIPTION_SENTENCES)
+    return ShortSpan(chosen[0], 0, len(chosen[0].text), "sentence"), chosen
 
 
 def _reasons(analysis: QuestionAnalysis, ranked: Sequence[RankedSentence],
