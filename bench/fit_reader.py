@@ -115,13 +115,13 @@ def out_of_fold(items: list[dict[str, Any]], fold_of: list[int], build: Any,
 
 def sentence_xy(items: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     from eval.metrics import contains_reference
-    from rag.sentence_ranker import model_inputs
+    from rag.sentence_ranker import model_matrix
 
     xs, ys = [], []
     for item in items:
-        for row in item["rows"]:
-            xs.append(model_inputs(row.features))
-            ys.append(contains_reference(row.text, item["question"]["answer_text"]))
+        xs.extend(model_matrix(item["rows"]))
+        ys.extend(contains_reference(row.text, item["question"]["answer_text"])
+                  for row in item["rows"])
     return np.asarray(xs, dtype=float), np.asarray(ys, dtype=int)
 
 
@@ -226,9 +226,8 @@ def report(items: list[dict[str, Any]], probabilities: list[float], threshold: f
                         if not answerable(it)]
     share = sum(p < threshold for p in absent_no_answer) / max(len(absent_no_answer), 1)
     lines.append(f"\nOut of fold, folds grouped by week. Threshold {threshold:.3f}; "
-                 "declined "
-                 f"{share:.2f} of the {len(absent_no_answer)} questions whose answer is nowhere in the "
-                 "retrieved text.")
+                 f"declined {share:.2f} of the {len(absent_no_answer)} questions whose answer "
+                 "is nowhere in the retrieved text.")
     print("\n".join(lines))
 
 

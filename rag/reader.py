@@ -102,9 +102,13 @@ def read(question: str, hits: Sequence[Hit], embedder: Embedder,
 
 def answerability_features(ranked: Sequence[RankedSentence], candidates: Sequence[Candidate],
                            analysis: QuestionAnalysis) -> tuple[float, ...]:
-    """The ANSWERABILITY_FEATURES, in order."""
+    """The ANSWERABILITY_FEATURES, in order. For a question that wants a description the
+    best sentence is the candidate (it is the answer), so no candidate is not evidence
+    against it."""
     scores = [r.score for r in ranked]
     top = [c.score for c in candidates[:5]]
+    if analysis.answer_type == "description" and not top and scores:
+        top = [scores[0]]
     coverages = [r.features[_COVERAGE] for r in ranked[:3] if r.features]
     return (
         scores[0] if scores else 0.0, top[0] if top else 0.0, float(bool(top)),

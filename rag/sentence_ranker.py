@@ -45,7 +45,7 @@ LEXICAL_WEIGHT = 0.3
 NOT_A_STATEMENT = 0.5
 # Sentences whose entities are read (the most relevant ones).
 ENTITY_SENTENCES = 24
-# The ranker's inputs are these, with "recency" scaled by the cosine (model_inputs).
+# The ranker's inputs are these, with "recency" made relative and scaled (model_matrix).
 FEATURES = ("cosine", "overlap", "bm25", "chunk_rank", "article_rank", "recency", "undated",
             "lede", "position", "type_match", "entity_coverage", "heading", "question",
             "restates", "length")
@@ -124,20 +124,31 @@ def score_sentences(rows: Sequence[RankedSentence], model: LogisticModel
     """The rows scored by `model`, most likely first. Headings, questions and restatements of
     the question keep NOT_A_STATEMENT of their score: a headline often names the answer, but
     the sentence that states it is the evidence to quote."""
-    scored = [replace(r, score=model.probability(model_inputs(r.features))
-                      * _statement_factor(r)) for r in rows]
+    scored = [replace(r, score=model.probability(inputs) * _statement_factor(r))
+              for r, inputs in zip(rows, model_matrix(rows), strict=True)]
     scored.sort(key=lambda r: (-r.score, -r.relevance))
     return scored
 
 
-def model_inputs(features: Sequence[float]) -> tuple[float, ...]:
-    """The ranker's inputs from a sentence's FEATURES: recency counts only as far as the
-    sentence is about the question (times its cosine), or a fresh sentence on another story
-    would outrank the answer. (Scaling the type match too cost 0.06 short-answer F1 out of
-    fold on RealTime QA dev.)"""
-    values = dict(zip(FEATURES, features, strict=True))
-    values["recency"] *= max(values["cosine"], 0.0)
-    return tuple(values[name] for name in FEATURES)
+def model_matrix(rows: Sequence[RankedSentence]) -> list[tuple[float, ...]]:
+    """The ranker's inputs for one question's sentences, from their FEATURES.
+
+    Recency is relative to the freshest retrieved article (an undated one counts as fresh:
+    nothing says it is stale), so a library of last year's news asked about today is not
+    all "old"; and it counts only as far as the sentence is about the question (times its
+    cosine), or a fresh sentence on another story would outrank the answer. (Scaling the
+    type match too cost 0.06 short-answer F1 out of fold on RealTime QA dev.)
+    """
+    at = FEATURES.index("recency")
+    undated, cosine = FEATURES.index("undated"), FEATURES.index("cosine")
+    freshest = max((r.features[at] for r in rows if not r.features[undated]), default=0.0)
+    matrix = []
+    for row in rows:
+        values = list(row.features)
+        relative = 1.0 if values[undated] else (values[at] / freshest if freshest > 0 else 0.0)
+        values[at] = relative * max(values[cosine], 0.0)
+        matrix.append(tuple(values))
+    return matrix
 
 
 def _statement_factor(row: RankedSentence) -> float:

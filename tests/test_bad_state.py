@@ -249,7 +249,9 @@ def test_missing_or_bad_model_files_are_one_line(store: Store, tmp_path: Path) -
     not_gguf, bad_gguf = tmp_path / "notes.gguf", tmp_path / "broken.gguf"
     not_gguf.write_text("this is not a model", encoding="utf-8")
     bad_gguf.write_bytes(b"GGUF\x03\x00\x00\x00" + os.urandom(4096))
-    llama = ("ask", "What happened?", "--generator", "llama-cpp")
+    # A question the store answers: a declined one never needs the model.
+    asked = "Which wildly popular show did Netflix green light for a second season?"
+    llama = ("ask", asked, "--generator", "llama-cpp")
     path_env = "NEWSRAG_GENERATION__LLAMA_CPP__MODEL_PATH"
     generator_config = tmp_path / "llama.toml"
     generator_config.write_text(f'[generation]\ngenerator = "llama-cpp"\n[generation.llama_cpp]\n'
@@ -257,7 +259,7 @@ def test_missing_or_bad_model_files_are_one_line(store: Store, tmp_path: Path) -
     cases: list[tuple[tuple[str, ...], dict[str, Any], tuple[str, ...]]] = [
         (llama, {"env": {path_env: str(tmp_path / "missing.gguf")}},
          ("cannot read model file", "missing.gguf", "No such file")),
-        (("ask", "What happened?"), {"config": generator_config},
+        (("ask", asked), {"config": generator_config},
          ("cannot read model file", "nowhere.gguf")),
         (llama, {"env": {path_env: str(not_gguf)}}, ("notes.gguf is not a GGUF model file",)),
         (llama, {"env": {path_env: str(bad_gguf)}}, ("llama.cpp cannot load", "broken.gguf")),

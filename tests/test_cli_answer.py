@@ -108,7 +108,8 @@ def test_ask_prints_cited_answer_and_sources(data: Path,
     assert SENTENCE in SEED_TEXT
     assert asked.returncode == 0, asked.stderr
     answer = answer_part(asked.stdout)
-    assert "land and power plants" in answer and "[1]" in answer
+    # A description question: the best sentence leads, the others are quoted once below it.
+    assert "[1]" in answer and "land and power plants" in asked.stdout
     assert asked.stdout.count(SENTENCE) == 1  # the cited sentence is shown once, not twice
     # Each citation with its article's title, day (YYYY-MM-DD) and outlet, and its exact span.
     assert re.search(r"^(\[1\] |    )Trump-Putin Talks Ahead: Will They Agree on a Ceasefire\? "

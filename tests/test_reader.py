@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from ingest.index import open_index
 from ingest.pipeline import ingest
@@ -127,7 +129,7 @@ def make_services(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Ser
     folder.mkdir()
     (folder / "handmade.jsonl").write_text(
         "\n".join(json.dumps(r) for r in HANDMADE) + "\n", encoding="utf-8")
-    gold, records = _rtqa_slice()
+    _, records = _rtqa_slice()
     (folder / "rtqa.jsonl").write_text(
         "\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     base = {"NEWSRAG_DATA_DIR": str(data / "store")}
