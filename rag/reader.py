@@ -138,8 +138,13 @@ def _short_answer(ranked: Sequence[RankedSentence], candidates: Sequence[Candida
     if not statements:
         return None, []
     # A description needs more than one sentence as often as not: the best statement, and
-    # those that score nearly as well and repeat nothing of it.
-    chosen = pick_extractive(statements, DESCRIPTION_SENTENCES)
+    # those that score nearly as well, repeat nothing of it and name the question's names as
+    # fully (another town's news is not more about this one).
+    best_sentence = statements[0]
+    coverage = best_sentence.features[_COVERAGE] if best_sentence.features else 0.0
+    alike = [best_sentence, *(r for r in statements[1:]
+                              if r.features and r.features[_COVERAGE] >= coverage)]
+    chosen = pick_extractive(alike, DESCRIPTION_SENTENCES)
     return ShortSpan(chosen[0], 0, len(chosen[0].text), "sentence"), chosen
 
 

@@ -45,16 +45,16 @@ def test_ingest_search_ask_offline_with_the_real_model(tmp_path: Path) -> None:
     hits = json.loads(search.stdout)
     assert any(s["text"] == LAND for s in hits[0]["sentences"])
 
-    ask = run_cli("ask", "What will Trump and Putin discuss?", data_dir=data, fake=False,
-                  prefix=NO_NETWORK)
+    ask = run_cli("ask", "What will Trump and Putin discuss?", "--json", data_dir=data,
+                  fake=False, prefix=NO_NETWORK)
     assert ask.returncode == 0, ask.stderr
-    answer, sources = ask.stdout.split("\nSources:\n")
-    n = int(re.search(re.escape(LAND) + r" \[(\d+)\]", answer)[1])  # type: ignore[index]
-    cited = sources.split(f"[{n}] ", 1)[1].split(f"\n[{n + 1}] ")[0]
-    assert cited.startswith("Trump-Putin Talks Ahead: Will They Agree on a Ceasefire?")
+    answer = json.loads(ask.stdout)
     start = SAMPLE.joinpath("trump-putin-ceasefire-talks.txt").read_text().split(
         "\n", 1)[1].strip().index(LAND)
-    assert f'"{LAND}" (chars {start}–{start + len(LAND)})' in cited
+    (cited,) = [c for c in answer["citations"] if c["text"] == LAND]
+    assert cited["title"] == "Trump-Putin Talks Ahead: Will They Agree on a Ceasefire?"
+    assert (cited["char_start"], cited["char_end"]) == (start, start + len(LAND))
+    assert f"[{cited['n']}]" in answer["answer"]
 
     refusal = run_cli("ask", "Who won the 2022 World Cup?", data_dir=data, fake=False,
                       prefix=NO_NETWORK)
@@ -79,7 +79,7 @@ def test_local_llm_answer_and_two_turn_chat_offline(tmp_path: Path) -> None:
     assert chat.returncode == 0, chat.stderr
     first, second = chat.stdout.split("> When is it?")
     assert "land and power plants" in first
-    assert "(searched for: When is it? (about: Trump, Putin, discuss))" in second
+    assert re.search(r"\(searched for: When is it\? \(about: [^)]*Trump, Putin", second), second
     assert "Tuesday" in second
 
 

@@ -122,7 +122,9 @@ def build_corpus(folder: Path) -> Path:
 
 
 def make_services(folder: Path, embedder: Any = None, **env: str) -> Services:
-    base = {"NEWSRAG_DATA_DIR": str(folder / "data"), **env}
+    # Every question here is about its hostile article and must get an answer to inspect:
+    # the reader's declining is tested elsewhere (tests/test_reader.py).
+    base = {"NEWSRAG_DATA_DIR": str(folder / "data"), "NEWSRAG_ASK__DECLINE": "false", **env}
     settings = load_settings(REPO / "config.toml", env=base)
     index = open_index(settings, embedder=embedder)
     report = ingest([str(build_corpus(folder))], settings, index)

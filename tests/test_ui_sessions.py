@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import statistics
 import threading
 import time
@@ -177,16 +176,17 @@ def server(offline_env: None, tmp_path_factory: pytest.TempPathFactory
         yield url, services
 
 
-def cross_talk(session: Session) -> list[str]:
-    """What in a session's answers belongs to another session's town."""
-    found = []
-    others = [town for town in TOWNS if town is not session.town]
-    for answer in session.answers:
-        cited = {c["article_id"] for c in answer["citations"]}
-        found += [f"cites {town.doc_id}" for town in others if town.doc_id in cited]
-        found += [f"says {fact!r}" for town in others for fact in town.facts()
-                  if re.search(rf"\b{re.escape(fact)}\b", answer["answer"])]
-    return found
+def alone(url: str, town: Town) -> list[dict[str, Any]]:
+    """The same two questions asked by one client with nobody else asking."""
+    session = Session(town, url)
+    session.run(threading.Barrier(1))
+    assert session.errors == []
+    return session.answers
+
+
+def comparable(answer: dict[str, Any]) -> tuple[Any, ...]:
+    return (answer["question"], answer["standalone_question"], answer["answer"],
+            [(c["article_id"], c["char_start"], c["char_end"]) for c in answer["citations"]])
 
 
 def test_twenty_sessions_at_once_each_get_their_own_answers(
@@ -205,18 +205,23 @@ def test_twenty_sessions_at_once_each_get_their_own_answers(
     assert not any(t.is_alive() for t in threads), f"not finished within {EXCHANGE_LIMIT_S} s"
 
     assert {s.town.name: s.errors for s in sessions if s.errors} == {}
-    assert {s.town.name: cross_talk(s) for s in sessions if cross_talk(s)} == {}
+    # No cross-talk: each session's answers are exactly what its questions get when asked
+    # alone (answers, searched questions and cited spans), and each follow-up was rewritten
+    # from its own session's history. (What the answers say is the reader's business:
+    # tests/test_reader.py.)
+    crossed = {s.town.name: [comparable(a) for a in s.answers]
+               for s in sessions
+               if [comparable(a) for a in s.answers] != [comparable(a) for a in
+                                                         alone(url, s.town)]}
+    assert crossed == {}
     for session in sessions:
         town = session.town
         first, follow_up = session.answers
         assert first["question"] == first_question(town)
         assert follow_up["question"] == FOLLOW_UP
-        # "Who leads it?" was rewritten from this session's own history.
         assert town.name.split()[0] in follow_up["standalone_question"]
-        for answer, fact in ((first, town.event), (follow_up, town.leader)):
-            assert not answer["refused"], answer
-            assert {c["article_id"] for c in answer["citations"]} == {town.doc_id}, answer
-            assert fact in answer["answer"], answer
+        assert not any(other.name in follow_up["standalone_question"]
+                       for other in TOWNS if other is not town)
 
     latencies = sorted(t for s in sessions for t in s.latencies)
     assert len(latencies) == 2 * SESSIONS
