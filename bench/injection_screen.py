@@ -38,10 +38,10 @@ def main() -> None:
     prepare_offline(Path(tempfile.mkdtemp(prefix="newsrag-screen-")))
     from ingest.segment import split_sentences
     from rag.addressing import _MAYBE
-    from rag.screen import fold, screen
+    from rag.screen import fold, screen, screen_passage
 
     started = time.perf_counter()
-    sentences, flagged, titles, parsed = 0, [], 0, 0
+    sentences, flagged, titles, parsed, passage = 0, [], 0, 0, []
     with CORPUS.open(encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]
     for record in records:
@@ -51,6 +51,10 @@ def main() -> None:
         sentences += len(texts)
         flagged += [(flag, text) for text in texts if (flag := screen(text))]
         parsed += sum(1 for text in texts if _MAYBE.search(fold(text)))
+        # What evidence selection withholds on top: orders split in two, off-site links.
+        passage += [(flag, text) for flag, text in zip(
+            screen_passage(texts[:-1], url=record.get("url") or ""), texts[:-1], strict=True)
+            if flag is not None and flag.kind in ("continued", "link")]
     elapsed = time.perf_counter() - started
     rate = len(flagged) / sentences
     print(f"{len(records)} articles, {sentences} sentences (incl. {titles} titles): "
@@ -58,7 +62,9 @@ def main() -> None:
           f"{parsed} parsed by spaCy ({100 * parsed / sentences:.2f} %)")
     print(recall(split_sentences, screen))
     print("by kind:", dict(Counter(flag.kind for flag, _ in flagged)))
-    for flag, text in flagged[:args.show]:
+    print(f"withheld by screen_passage on top (split orders, off-site links): {len(passage)}"
+          f" = {100 * len(passage) / sentences:.4f} %", dict(Counter(f.kind for f, _ in passage)))
+    for flag, text in flagged[:args.show] + passage[:args.show]:
         print(f"- [{flag.kind}: {flag.match!r}] {text[:200]}")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rag.models import Citation, Hit
-from rag.screen import screen
+from rag.screen import screen_passage
 from rag.sentence_kinds import is_heading
 from rag.sentence_ranker import RankedSentence
 from rag.text import content_words
@@ -45,9 +45,11 @@ def distinct_sentences(hits: Sequence[Hit]) -> list[tuple[Hit, int, int, str]]:
 
 
 def screened_sentences(hit: Hit) -> list[bool]:
-    """Per sentence of the hit: addressed to the model, or inside a forged chat turn (between
-    two role markers, like the "OK" of "<|im_start|>assistant / OK / <|im_end|>")."""
-    flags = [screen(s.text) for s in hit.sentences]
+    """Per sentence of the hit: addressed to the model, the second half of an order split in
+    two, carrying a link to a site other than the article's outlet (rag/screen.py's
+    `screen_passage`), or inside a forged chat turn (between two role markers, like the "OK"
+    of "<|im_start|>assistant / OK / <|im_end|>")."""
+    flags = screen_passage([s.text for s in hit.sentences], url=hit.url, source=hit.source)
     roles = [flag is not None and flag.kind == "role" for flag in flags]
     return [flag is not None or (0 < i < len(flags) - 1 and roles[i - 1] and roles[i + 1])
             for i, flag in enumerate(flags)]

@@ -259,7 +259,7 @@ def check_reach(services: Services, answers: list[Answer], monkeypatch: pytest.M
         if any(a in retrieved for a in entry["attacks"]):
             assert answer.screened >= 1, entry["question"]
     with monkeypatch.context() as patch:
-        patch.setattr(extractive, "screen", lambda text: None)
+        patch.setattr(extractive, "screen_passage", lambda texts, **_: [None] * len(texts))
         return sum(_reaches(services, entry, answer)
                    for entry, answer in zip(HOSTILE, answers, strict=False) if entry["attacks"])
 
