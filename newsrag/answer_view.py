@@ -24,7 +24,7 @@ from newsrag.answer_layout import (
     lay_out,
     without_markers,
 )
-from newsrag.terminal import safe
+from newsrag.terminal import fit, safe
 from rag.models import Answer, AnswerSentence
 
 _WHITESPACE = re.compile(r"\s+")
@@ -43,14 +43,14 @@ def print_view(answer: Answer, detailed: bool = False, prose_shown: bool = False
         return
     if layout.short is not None and not prose_shown:  # streamed, it led the text already
         text = one_line(layout.short.text)
-        click.echo(f"{click.style(text, bold=True)} [{layout.short.citation}]")
+        click.echo(fit(f"{click.style(text, bold=True)} [{layout.short.citation}]"))
     if layout.prose:
-        click.echo(" ".join(_sentence_text(s) for s in layout.prose))
+        click.echo(fit(" ".join(_sentence_text(s) for s in layout.prose)))
     print_window(layout)
     if layout.evidence:
         click.echo()
     for entry in layout.evidence:
-        click.echo(_evidence(entry, detailed))
+        click.echo(fit(_evidence(entry, detailed), indent="    "))
 
 
 def print_declined(layout: Layout) -> None:
@@ -62,7 +62,8 @@ def print_declined(layout: Layout) -> None:
         return
     click.echo("\nClosest articles:")
     for hit in layout.closest:
-        click.echo(f"  - {_origin(hit.title or hit.article_id, hit.published, hit.source)}")
+        click.echo(fit(f"  - {_origin(hit.title or hit.article_id, hit.published, hit.source)}",
+                       indent="    "))
 
 
 def print_window(layout: Layout) -> None:
@@ -76,7 +77,7 @@ def print_sources(answer: Answer) -> None:
     if not answer.citations:
         click.echo("(the last answer cites nothing)")
     for citation in sorted(answer.citations, key=lambda c: c.n):
-        click.echo(_evidence(Evidence(citation, quote=True), detailed=True))
+        click.echo(fit(_evidence(Evidence(citation, quote=True), detailed=True), indent="    "))
 
 
 def print_checks(answer: Answer) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ import click
 
 from newsrag.answer_view import one_line, print_checks, print_sources, print_view
 from newsrag.errors import NewsragError
-from newsrag.terminal import safe, safe_line
+from newsrag.terminal import safe, safe_line, terminal_width
 
 if TYPE_CHECKING:
     from rag.answering import AskOptions, Assistant
@@ -46,6 +47,7 @@ def print_answer(assistant: Assistant, question: str, history: Sequence[tuple[st
     return the Answer."""
     # Only a model writes over time; an extractive answer arrives whole, so it is laid out.
     echo = live and assistant.chat_model(options.generator) is not None
+    live_text = LiveText()
     streamed: list[str] = []
     pending = ""  # one delta held back: a decline arrives as one delta, then the Answer
     answer: Answer | None = None
@@ -54,7 +56,7 @@ def print_answer(assistant: Assistant, question: str, history: Sequence[tuple[st
         for item in stream:
             if isinstance(item, str):
                 if echo and pending:
-                    _echo_live(pending)
+                    live_text.echo(pending)
                 streamed.append(item)
                 pending = item
             else:
@@ -67,7 +69,8 @@ def print_answer(assistant: Assistant, question: str, history: Sequence[tuple[st
         raise AssertionError("Assistant.stream ended without an Answer")
     prose_shown = False
     if echo and streamed and not answer.refused:
-        _echo_live(pending)
+        live_text.echo(pending)
+        live_text.finish()
         click.echo()
         prose_shown = "".join(streamed) == answer.answer
         if not prose_shown:
@@ -79,9 +82,59 @@ def print_answer(assistant: Assistant, question: str, history: Sequence[tuple[st
     return answer
 
 
-def _echo_live(text: str) -> None:
-    click.echo(safe(text), nl=False)
-    sys.stdout.flush()
+class LiveText:
+    """Streamed text echoed as it comes, broken between words at the terminal's edge (not
+    inside a word, as the terminal itself would). A model streams parts of words, so the
+    last unfinished word waits for the next delta (or `finish`)."""
+
+    def __init__(self, width: int | None = None) -> None:
+        self.width = width or terminal_width()
+        self.column = 0
+        self.partial = ""
+
+    def echo(self, delta: str) -> None:
+        text = safe(delta)
+        if self.width is None:
+            self._write(text)
+            return
+        text = self.partial + text
+        self.partial = ""
+        if text and not text[-1].isspace():
+            text, _, self.partial = text.rpartition(" ") if " " in text else ("", "", text)
+            text += " " if text else ""
+        self._write(self._wrapped(text))
+
+    def finish(self) -> None:
+        if self.partial:
+            partial, self.partial = self.partial, ""
+            self._write(self._wrapped(partial))
+
+    def _write(self, text: str) -> None:
+        click.echo(text, nl=False)
+        sys.stdout.flush()
+
+    def _wrapped(self, text: str) -> str:
+        out = []
+        for piece in re.split(r"(\s+)", text):
+            if not piece:
+                continue
+            if piece.isspace():
+                if "\n" in piece:
+                    self.column = 0
+                    out.append("\n")
+                elif self.column:
+                    out.append(" ")
+                    self.column += 1
+                continue
+            assert self.width is not None
+            if self.column and self.column + len(piece) > self.width:
+                if out and out[-1] == " ":
+                    out.pop()
+                out.append("\n")
+                self.column = 0
+            out.append(piece)
+            self.column += len(piece)
+        return "".join(out)
 
 
 def report_error(exc: NewsragError) -> None:

@@ -20,7 +20,7 @@ import click
 from newsrag.cli_eval import eval_group
 from newsrag.errors import NewsragError, describe_failure, one_line
 from newsrag.settings import Settings, load_settings
-from newsrag.terminal import safe, safe_line
+from newsrag.terminal import counted, human_bytes, safe, safe_line
 
 if TYPE_CHECKING:
     from rag.answering import AskOptions, Assistant
@@ -99,8 +99,8 @@ def list_articles(app: _Context, as_json: bool) -> None:
     for r in records:
         when = (r.article.published or "undated")[:10]
         click.echo(f"{safe(r.article.id)}  {when}  {safe(r.article.source) or '-'}  "
-                   f"{safe(r.article.title)}  ({r.n_chunks} chunks)")
-    click.echo(f"{len(records)} articles")
+                   f"{safe(r.article.title)}  ({counted(r.n_chunks, 'chunk')})")
+    click.echo(counted(len(records), "article"))
 
 
 @cli.command()
@@ -152,13 +152,18 @@ def stats(app: _Context, as_json: bool) -> None:
     data_dir = index.data_dir
     size = sum(p.stat().st_size for p in data_dir.rglob("*") if p.is_file()) if (
         data_dir.exists()) else 0
+    embedding = app.settings.embedding
+    # The catalog records the vector space (the model); the backend is what computes it now.
     info: dict[str, Any] = {**index.catalog.stats(), "data_dir": str(data_dir),
-                            "bytes_on_disk": size, "embedder": index.catalog.get_meta("embedder")}
+                            "bytes_on_disk": size, "embedding_backend": embedding.backend,
+                            "vector_space": index.catalog.get_meta("embedder")}
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    for key, value in info.items():
-        click.echo(f"{key}: {value}")
+    model = str(info["vector_space"] or "").rpartition(":")[2] or "none yet"
+    click.echo(f"articles: {info['articles']}\nchunks: {info['chunks']}\n"
+               f"data dir: {info['data_dir']}\ndisk use: {human_bytes(size)}\n"
+               f"embedder: {embedding.backend} ({model})")
 
 
 def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:

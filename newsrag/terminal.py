@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
+import sys
+import textwrap
 
 # ESC sequences (CSI, OSC ... BEL/ST), then any remaining C0/C1 control except \n and \t,
 # and bidi overrides that can make text read differently from what it is.
@@ -29,3 +32,49 @@ def safe_line(text: str | None) -> str:
     'evil\\\\n  skipped fake.txt: ok'
     """
     return safe(text).replace("\n", "\\n").replace("\t", "\\t")
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: "1 chunk", "2 chunks".
+
+    >>> counted(1, "chunk"), counted(3, "sentence"), counted(2, "story", "stories")
+    ('1 chunk', '3 sentences', '2 stories')
+    """
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def human_bytes(size: int) -> str:
+    """A byte count as people read it.
+
+    >>> human_bytes(5841398), human_bytes(512)
+    ('5.6 MB', '512 B')
+    """
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
+def terminal_width() -> int | None:
+    """Columns of the terminal stdout writes to; None when it is a pipe or a file (where
+    text is left unwrapped for programs to read)."""
+    if not sys.stdout.isatty():
+        return None
+    return max(20, shutil.get_terminal_size().columns - 1)
+
+
+def fit(text: str, indent: str = "", width: int | None = None) -> str:
+    r"""`text` wrapped at word boundaries to the terminal (or `width`), continuation lines
+    indented by `indent`; unchanged when not writing to a terminal.
+
+    >>> fit("the council approved the new tower", indent="  ", width=16)
+    'the council\n  approved the\n  new tower'
+    """
+    width = width or terminal_width()
+    if width is None:
+        return text
+    return "\n".join(textwrap.fill(line, width, subsequent_indent=indent,
+                                    break_long_words=False, break_on_hyphens=False) or line
+                      for line in text.split("\n"))

@@ -25,6 +25,7 @@ from datetime import date
 from typing import Any
 
 from ingest.store import Filters
+from newsrag.errors import NewsragError
 from rag.conversation import rewrite_followup, to_turns
 from rag.extractive import count_screened, pick_extractive, prompt_sources, relevance
 from rag.generators import EXTRACTIVE, ChatModel, make_chat_model
@@ -118,6 +119,8 @@ class Assistant:
     def stream(self, question: str, history: Iterable[Any] | None = None,
                options: AskOptions | None = None) -> Iterator[str | Answer]:
         """Text deltas of the answer as it is written, then the Answer."""
+        if not question.strip():
+            raise NewsragError("type a question first")
         options = options or AskOptions()
         run = _Run(question)
         standalone = self.standalone_question(question, history, options.generator)

@@ -171,7 +171,7 @@ def _asking_sentence(doc: Doc) -> Span:
     for sentence in reversed(sentences):
         if any(t.lower_ in _WH_WORDS for t in sentence):
             return sentence
-    return sentences[-1]
+    return sentences[-1] if sentences else doc[:]  # an empty or whitespace-only question
 
 
 def _head_noun(wh: Token) -> str:

@@ -22,6 +22,7 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from newsrag.terminal import counted
 from rag.candidates import Candidate, find_candidates
 from rag.extractive import pick_extractive
 from rag.models import Hit, ReaderCandidate, ReaderCheck
@@ -155,12 +156,13 @@ def _reasons(analysis: QuestionAnalysis, ranked: Sequence[RankedSentence],
     reasons = [f"the question wants a {analysis.answer_type}"
                + (f" (\u201c{analysis.head}\u201d)" if analysis.head else "")]
     if analysis.answer_type != "description":
-        reasons.append(f"{len(candidates)} candidate(s) of that type" if candidates
+        reasons.append(f"{counted(len(candidates), 'candidate')} of that type" if candidates
                        else "no candidate of that type in the best sentences")
     if len(candidates) > 1:
         top, second = candidates[0], candidates[1]
-        reasons.append(f"best candidate stated in {len(top.mentions)} sentence(s) from "
-                       f"{top.articles} article(s); next: \u201c{second.text}\u201d")
+        reasons.append(f"best candidate stated in {counted(len(top.mentions), 'sentence')} "
+                       f"from {counted(top.articles, 'article')}; "
+                       f"next: \u201c{second.text}\u201d")
     if analysis.entities and ranked and ranked[0].features:
         reasons.append(f"the best sentence names {ranked[0].features[_COVERAGE]:.0%} of "
                        f"the question's names ({', '.join(analysis.entities[:4])})")

@@ -1,6 +1,11 @@
 import json
+import re
 from pathlib import Path
 
+import pytest
+
+from newsrag.chat import LiveText
+from newsrag.terminal import fit
 from tests.clirunner import run_cli
 from tests.conftest import SAMPLE
 
@@ -78,3 +83,32 @@ def test_partial_success_exits_zero(tmp_path: Path) -> None:
     result = run_cli("ingest", str(SAMPLE), str(bad), data_dir=tmp_path / "data")
     assert result.returncode == 0
     assert "added 1" in result.stdout and "binary" in result.stdout
+
+
+def test_empty_question_stats_and_counts_read_as_people_write(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run_cli("ingest", str(SAMPLE), data_dir=data)
+    for question in ("", "   "):
+        empty = run_cli("ask", question, data_dir=data)
+        assert empty.returncode == 1  # the UI rejects it too; it used to crash (exit 2)
+        assert empty.stderr.strip().splitlines() == ["newsrag: error: type a question first"]
+    stats = run_cli("stats", data_dir=data).stdout
+    # The backend in use (the tests' fake here) and the model of the stored vectors.
+    assert "embedder: tests.fakes:FakeEmbedder (fake-hash-64)" in stats
+    assert re.search(r"^disk use: \d+\.\d (KB|MB)$", stats, re.M), stats
+    listed = run_cli("list", data_dir=data).stdout.splitlines()
+    assert re.search(r"\(\d+ chunks\)$", listed[0]) and listed[-1] == "1 article"
+
+
+def test_streamed_text_breaks_between_words_at_the_terminal_edge(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    live = LiveText(width=20)
+    for delta in ("The council approved", " the new harbour ter", "minal on Monday."):
+        live.echo(delta)  # a model streams parts of words: "ter", "minal"
+    live.finish()
+    lines = capsys.readouterr().out.split("\n")
+    assert all(len(line) <= 20 for line in lines), lines
+    assert " ".join(lines).split() == ("The council approved the new harbour terminal on "
+                                       "Monday.").split()
+    assert fit("a b c", width=3) == "a b\nc" and fit("unchanged when piped") == (
+        "unchanged when piped")

@@ -8,6 +8,7 @@ answer type and candidates, the resolved dates, and each answer sentence's groun
 from __future__ import annotations
 
 from newsrag.answer_layout import day, decision, without_markers
+from newsrag.terminal import counted
 from rag.models import Answer, AnswerSentence, ReaderCheck
 from ui.render import escape, marker
 
@@ -62,7 +63,8 @@ def _notes(answer: Answer) -> str:
         notes.append("No generated sentence was supported by the sources: "
                      "the best source sentences are quoted instead.")
     if answer.dropped:
-        notes.append(f"{len(answer.dropped)} generated sentence(s) dropped as unsupported.")
+        notes.append(f"{counted(len(answer.dropped), 'generated sentence')} dropped as "
+                     "unsupported.")
     return "".join(f'<div class="nr-note">{escape(n)}</div>' for n in notes)
 
 
