@@ -1,9 +1,9 @@
 """Benchmark cited answers on RealTime QA: short answers, citations, declines, speed.
 
 Run from the repo root (the corpus is ingested once into --data-dir and reused):
-    .venv/bin/python bench/answer.py [--generators extractive,llama-cpp] [--limit N]
+    .venv/bin/python -m bench.answer [--generators extractive,llama-cpp] [--limit N]
         [--label after]
-    .venv/bin/python bench/answer.py --table bench/results/answer-before.json \
+    .venv/bin/python -m bench.answer --table bench/results/answer-before.json \
         bench/results/answer-after.json
 
 Each question is asked on its quiz date (`--undated`: as of today). For each generator: the
@@ -28,8 +28,6 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-# bench/ingest.py is named like the `ingest` package: keep this folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
 DATA = REPO.parent / "shared" / "data" / "realtimeqa-dev"
 RESULTS = REPO / "bench" / "results" / "answer.json"  # answer-LABEL.json beside it

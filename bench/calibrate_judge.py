@@ -1,7 +1,7 @@
 """Calibrate the one support judge on long and short news sources; writes rag/support_weights.json
 and prints the README's judge table (word-overlap baseline vs old judge vs new judge).
 
-Run from the repo root: .venv/bin/python bench/calibrate_judge.py [--folds 5] [--no-write]
+Run from the repo root: .venv/bin/python -m bench.calibrate_judge [--folds 5] [--no-write]
 Dev sets (folds grouped by article or claim): long sources are WiCE claims against their whole
 cited page, XSum summaries against their whole BBC article, and RealTime QA sentences with
 corrupted copies against their whole article (eval/judge_devsets.py); short sources are WiCE
@@ -39,8 +39,6 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-# Scripts here are named like packages: keep this folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
 DATA = REPO.parent / "shared" / "data"
 WICE = DATA / "wice-dev" / "wice_claim_dev.jsonl"

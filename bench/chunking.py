@@ -1,6 +1,6 @@
 """Choose `chunking.chunk_tokens` by article-level retrieval quality on RealTime QA (dev).
 
-Run: .venv/bin/python bench/chunking.py [--sizes 64 96 128] [--others 400]. Corpus = every gold
+Run: .venv/bin/python -m bench.chunking [--sizes 64 96 128] [--others 400]. Corpus = every gold
 article + a seed-0 sample of others; each size is ingested with built-in defaults into a fresh
 temp dir; articles rank by their best chunk in the top 50. JSON: bench/results/chunking.json.
 """
@@ -12,7 +12,6 @@ import json
 import math
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -22,7 +21,6 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 # bench/ingest.py would shadow the `ingest` package: keep this folder off the import path.
 # ruff: noqa: E402
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 from ingest.embed import Embedder, make_embedder
 from ingest.index import Index, PreparedArticle, open_index

@@ -1,6 +1,6 @@
 """How much the contains-reference normalisation moves RealTime QA dev figures (before/after).
 
-    .venv/bin/python bench/contains_reference.py [--show 20]
+    .venv/bin/python -m bench.contains_reference [--show 20]
 
 `eval.metrics.contains_reference` used to compare SQuAD-normalised whole words, so
 "Northeastern University’s law school" did not contain "Northeastern University". This script
@@ -19,13 +19,11 @@ import argparse
 import json
 import re
 import string
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
 DATA = REPO.parent / "shared" / "data" / "realtimeqa-dev"
 _OLD_PUNCTUATION = str.maketrans("", "", string.punctuation + "“”‘’")

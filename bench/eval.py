@@ -1,6 +1,6 @@
 """Benchmark the eval suite: judging throughput, the RealTime QA report, and the judge's accuracy.
 
-Run from the repo root: .venv/bin/python bench/eval.py [--limit N] [--skip-judge-table]
+Run from the repo root: .venv/bin/python -m bench.eval [--limit N] [--skip-judge-table]
 1. Answers the RealTime QA dev questions with the configured chain (extractive by default) over
    the corpus index (ingested once into bench/results/rtqa-index, shared with bench/answer.py),
    then times the heuristic judge alone on those answers: answers judged per second (aim: 100
@@ -13,14 +13,11 @@ Run from the repo root: .venv/bin/python bench/eval.py [--limit N] [--skip-judge
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-# Scripts here are named like packages (bench/eval.py vs eval/): keep this folder off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
 DATA = REPO.parent / "shared" / "data"
 LABELLED = {"WiCE dev": DATA / "wice-dev" / "wice_claim_dev.jsonl",
@@ -83,7 +80,6 @@ def judge_table(services: Any) -> None:
 
 def main() -> None:
     args = parse_args()
-    sys.path.insert(0, str(REPO))
     from bench.answer import open_services
 
     services = open_services(args.data_dir)

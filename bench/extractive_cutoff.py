@@ -1,7 +1,7 @@
 """Quoted answers (`ask.style = "quotes"`): sweeps RELATIVE_CUTOFF (how many sentences).
 
 Run from the repo root after bench/answer.py has built its index:
-    .venv/bin/python bench/extractive_cutoff.py
+    .venv/bin/python -m bench.extractive_cutoff
 Ranks the retrieved sentences once per RealTime QA question (the 103 with their gold article
 in the corpus) with the learned ranker, then picks with each cut-off; prints a Markdown table.
 (The old sweep of the hand-set ranker's lexical weight is gone with that ranker: the learned
@@ -10,23 +10,11 @@ one is fitted by bench/fit_reader.py.)
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-# bench/ingest.py is named like the `ingest` package: keep this folder off the import path,
-# and load bench/answer.py's helpers from its file.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-_spec = importlib.util.spec_from_file_location("bench_answer", HERE / "answer.py")
-assert _spec and _spec.loader
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
-
-from eval.metrics import contains_reference  # noqa: E402
-from rag import extractive  # noqa: E402
-from rag.search import retrieve  # noqa: E402
-from rag.sentence_ranker import rank_sentences  # noqa: E402
+from bench import answer as bench
+from eval.metrics import contains_reference
+from rag import extractive
+from rag.search import retrieve
+from rag.sentence_ranker import rank_sentences
 
 
 def main() -> None:

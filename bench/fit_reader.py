@@ -1,7 +1,7 @@
 """Fit the reader's three models on RealTime QA dev and write rag/ranker_weights.json.
 
 Run from the repo root (uses the RealTime QA index of bench/answer.py, built once):
-    .venv/bin/python bench/fit_reader.py [--data-dir bench/results/rtqa-index] [--k 10]
+    .venv/bin/python -m bench.fit_reader [--data-dir bench/results/rtqa-index] [--k 10]
 
 Every dev question (questions.jsonl: with and without its gold article) is asked on its quiz
 date; the retrieved sentences' features are cached in bench/results/reader_rows.pkl. Then,
@@ -30,9 +30,7 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
-sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data" / "realtimeqa-dev"
 RESULTS = REPO / "bench" / "results"
 WEIGHTS = REPO / "rag" / "ranker_weights.json"

@@ -1,6 +1,6 @@
 """Follow-up questions made standalone: the old carry-over against the current one.
 
-    .venv/bin/python bench/followups.py [--data-dir bench/results/rtqa-index] [--skip-rtqa]
+    .venv/bin/python -m bench.followups [--data-dir bench/results/rtqa-index] [--skip-rtqa]
 
 Two sets, each follow-up asked after its earlier turn(s):
 - bench/data/followups.jsonl: 20 follow-ups over RealTime QA dev, written before the
@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
 FOLLOWUPS = REPO / "bench" / "data" / "followups.jsonl"
 SAMPLE_SET = REPO / "eval" / "datasets" / "sample.jsonl"

@@ -1,6 +1,6 @@
 """Benchmark ingest: cold throughput, raw encode rate, re-ingest speed-up, size, memory.
 
-Run from the repo root: .venv/bin/python bench/ingest.py [--limit N] [--corpus P] [--data-dir D]
+Run from the repo root: .venv/bin/python -m bench.ingest [--limit N] [--corpus P] [--data-dir D]
 Prints a Markdown table, writes bench/results/ingest.json. The model loads before timing starts.
 """
 
@@ -12,7 +12,6 @@ import json
 import os
 import platform
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,8 +21,6 @@ from newsrag.offline import prepare_offline
 from newsrag.settings import Settings, load_settings
 
 HERE = Path(__file__).resolve().parent
-# This script is named like the `ingest` package: keep its folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "realtimeqa-dev" / "corpus.jsonl"
 RESULTS = REPO / "bench" / "results" / "ingest.json"

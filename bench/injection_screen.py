@@ -2,7 +2,7 @@
 on attack phrasings written before the screen was tuned for them.
 
 Run from the repo root:
-    .venv/bin/python bench/injection_screen.py [--show N]
+    .venv/bin/python -m bench.injection_screen [--show N]
 Segments every article of ../shared/data/realtimeqa-dev/corpus.jsonl (title and text) as
 ingestion does, screens each sentence and prints how many are flagged, by kind, with examples.
 None of these articles is hostile, so every flag is a false positive. It also prints how many
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -23,9 +22,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
-# bench/ingest.py is named like the `ingest` package: keep this folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(REPO))
 CORPUS = REPO.parent / "shared" / "data" / "realtimeqa-dev" / "corpus.jsonl"
 
 

@@ -1,6 +1,6 @@
 """How fast the support judge is where it runs: eval judging and grounding, on real news.
 
-Run from the repo root: .venv/bin/python bench/judge_speed.py [--answers 100] [--old]
+Run from the repo root: .venv/bin/python -m bench.judge_speed [--answers 100] [--old]
 Eval: ANSWERS answers built from RealTime QA gold articles, each with 10 chunks of context
 (runs of 8 sentences from its article and from distractor articles), 3 answer sentences each
 citing its source sentence (one of them with a changed number), judged by eval.judging exactly
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,8 +25,6 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-# Scripts here are named like packages: keep this folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
 CORPUS = REPO.parent / "shared" / "data" / "realtimeqa-dev" / "corpus.jsonl"
 CHUNK = 8  # sentences per context chunk (~200 tokens)

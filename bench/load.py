@@ -1,7 +1,7 @@
 """Load benchmark: many questions at once against one index, through the Python API and the UI.
 
 Run from the repo root (on an index that already exists: nothing is ingested):
-    .venv/bin/python bench/load.py [--data-dir bench/results/rtqa-index] [--concurrency 1,4,8]
+    .venv/bin/python -m bench.load [--data-dir bench/results/rtqa-index] [--concurrency 1,4,8]
         [--limit N] [--timeout-s 60] [--skip-api] [--skip-ui] [--json-out bench/results/load.json]
 
 Asks the 103 RealTime QA dev questions (their text only, no question date) from
@@ -39,14 +39,11 @@ from queue import Queue
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-# bench/ingest.py is named like the `ingest` package: keep this folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
-sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results"
 
 from bench.answer import DATA, load_jsonl  # noqa: E402
-from tests.processes import stop  # noqa: E402
+from bench.common import end_process, free_port  # noqa: E402
 
 QUESTIONS = DATA / "questions_with_gold_doc.jsonl"
 GUARD_MARGIN_S = 30.0  # beyond timeout_s x rounds, before a level gives up on its questions
@@ -179,7 +176,7 @@ def api_rows(data_dir: Path, questions: list[str], levels: list[int], timeout_s:
 @contextmanager
 def ui_process(data_dir: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """`newsrag ui` on 127.0.0.1 and a free port; yields (process, url), stops it after."""
-    from tests.uiserver import free_port
+
 
     port = free_port()
     env = {**os.environ, "NEWSRAG_DATA_DIR": str(data_dir), "GRADIO_ANALYTICS_ENABLED": "False",
@@ -193,7 +190,7 @@ def ui_process(data_dir: Path, log: Path) -> Iterator[tuple[subprocess.Popen[byt
     try:
         yield process, f"http://127.0.0.1:{port}/"
     finally:
-        stop(process, 15)
+        end_process(process, 15)
 
 
 def wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:

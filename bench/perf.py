@@ -2,7 +2,7 @@
 pipeline, re-ingest of an unchanged corpus, query embedding, and cold start, in one run.
 
 Run from the repo root (each system ingests into a fresh folder under bench/results/perf/):
-    .venv/bin/python bench/perf.py [--articles N] [--skip-naive] [--cold-data-dir DIR]
+    .venv/bin/python -m bench.perf [--articles N] [--skip-naive] [--cold-data-dir DIR]
 
 The corpus is a slice of the RealTime QA dev set that keeps every question answerable: the
 gold articles of all 103 questions plus, per question, the best-ranked article Google found
@@ -27,9 +27,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
-sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data" / "realtimeqa-dev"
 RESULTS = REPO / "bench" / "results"
 WORK = RESULTS / "perf"

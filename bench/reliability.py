@@ -1,7 +1,7 @@
 """Run the reliability and security suites and print their figures as one Markdown table.
 
-    .venv/bin/python bench/reliability.py            # every suite (about 10 minutes here)
-    .venv/bin/python bench/reliability.py --only crash
+    .venv/bin/python -m bench.reliability            # every suite (about 10 minutes here)
+    .venv/bin/python -m bench.reliability --only crash
 
 Each suite asserts its own guarantees (a failing suite fails this run); the figures come from
 `tests.reliability.record`, written only after a suite's assertions passed.

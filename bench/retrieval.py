@@ -1,7 +1,7 @@
 """Benchmark retrieval on RealTime QA dev: BM25, dense, naive LangChain and newsrag's hybrid.
 
 Run from the repo root (indexes are built once and reused from bench/results/):
-    .venv/bin/python bench/retrieval.py [--sweep] [--skip-naive] [--skip-answers] [--limit N]
+    .venv/bin/python -m bench.retrieval [--sweep] [--skip-naive] [--skip-answers] [--limit N]
 
 Prints Markdown tables: article-level hit@1/5/10 and MRR@10 with search latency for each
 system; the cited-answer figures (gold cited, contains answer) of newsrag's default
@@ -25,9 +25,7 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
-sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data" / "realtimeqa-dev"
 RESULTS = REPO / "bench" / "results"
 

@@ -1,7 +1,7 @@
 """Benchmark search at 10k and 100k chunks: latency, store size, and the process's memory.
 
 Run from the repo root, after bench/retrieval.py has built bench/results/rtqa-index:
-    .venv/bin/python bench/scale.py [--sizes 10000,100000]
+    .venv/bin/python -m bench.scale [--sizes 10000,100000]
 
 The stores grow with the dev corpus's real text: its articles, then copies of them under new
 ids (`<doc_id>~1`, `~2`, ...) until the store holds the wanted number of chunks. The copies go
@@ -28,9 +28,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
-sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data" / "realtimeqa-dev"
 RESULTS = REPO / "bench" / "results"
 

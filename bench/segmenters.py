@@ -1,6 +1,6 @@
 """Compare sentence segmenters on hand-labelled news passages.
 
-Run from the repo root: .venv/bin/python bench/segmenters.py
+Run from the repo root: .venv/bin/python -m bench.segmenters
 A boundary is the start offset of every sentence after the first; P/R/F1 compare the predicted
 and gold boundary sets per passage, summed over the file. Everything loads offline.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -106,8 +105,6 @@ def load_candidates() -> tuple[dict[str, Segment], dict[str, str]]:
     cands["nupunkt(line_breaks)"] = lambda t: [
         t[a:b] for a, b in nupunkt.sentence_spans(t, line_breaks=True)
     ]
-    # What newsrag ships (line breaks, then nupunkt): bench/ must not shadow the package.
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
     from ingest.segment import split_sentences
 
     cands["newsrag (ingest.segment)"] = lambda t: [s.text for s in split_sentences(t)]

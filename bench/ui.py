@@ -1,7 +1,7 @@
 """Benchmark the UI server: answer latency through its /ask API, one user and several at once.
 
 Run from the repo root:
-    .venv/bin/python bench/ui.py [--generator extractive] [--users 1,2,4] [--rounds 3]
+    .venv/bin/python -m bench.ui [--generator extractive] [--users 1,2,4] [--rounds 3]
 
 Starts the app on 127.0.0.1 over a fresh data dir holding the sample article, warms it up,
 then for each user count has that many gradio_client clients ask the configured example
@@ -16,7 +16,6 @@ import json
 import os
 import socket
 import statistics
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +23,6 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-# bench/ingest.py is named like the `ingest` package: keep this folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 REPO = HERE.parent
 RESULTS = REPO / "bench" / "results" / "ui.json"
 

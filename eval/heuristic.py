@@ -1,7 +1,8 @@
 """The eval suite's default judge is grounding's: rag/judge_align.py's AlignmentJudge.
 
     >>> judge = HeuristicJudge(embedder)                                  # doctest: +SKIP
-    >>> judge.score([("Talks are on Tuesday.", ["The talks will be held on Tuesday."])])
+    >>> judge.score([("Talks are on Tuesday.",                          # doctest: +SKIP
+    ...     ["The talks will be held on Tuesday."])])
     [0.8...]
 """
 

@@ -4,7 +4,8 @@
     >>> report = evaluate("eval/datasets/sample.jsonl")               # doctest: +SKIP
     >>> report.metric("faithfulness").value                           # doctest: +SKIP
     1.0
-    >>> report = evaluate("cases.jsonl", answers="other_system.jsonl", judge="heuristic")
+    >>> report = evaluate("cases.jsonl",                                # doctest: +SKIP
+    ...     answers="other_system.jsonl", judge="heuristic")
 """
 
 from __future__ import annotations

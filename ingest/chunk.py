@@ -2,7 +2,7 @@
 
     >>> from ingest.segment import split_sentences
     >>> article = Article(id="a", title="T", text="One short sentence. Another one here.")
-    >>> [c.text for c in chunk_article(article, split_sentences(article.text), 8, count_tokens)]
+    >>> [c.text for c in chunk_article(article, split_sentences(article.text), 5, count_tokens)]
     ['One short sentence.', 'Another one here.']
 """
 

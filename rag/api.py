@@ -7,7 +7,7 @@ reused, so repeated calls pay model loading once.
     >>> result = answer("What will Trump and Putin discuss?")        # doctest: +SKIP
     >>> print(result.answer)                                         # doctest: +SKIP
     Trump, who is seeking Putin's backing for a 30-day ceasefire ... [1]
-    >>> history = [(result.question, result.answer)]
+    >>> history = [(result.question, result.answer)]                    # doctest: +SKIP
     >>> follow_up = answer("When is it?", history=history)           # doctest: +SKIP
 """
 

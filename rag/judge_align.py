@@ -11,7 +11,8 @@ not grow with the length of the source. Weights and both thresholds come from on
 (bench/calibrate_judge.py, rag/support_weights.json).
 
     >>> judge = AlignmentJudge(embedder)                                 # doctest: +SKIP
-    >>> judge.score([("Ten people died.", ["The blast killed 10 people on Monday."])])
+    >>> judge.score([("Ten people died.",                               # doctest: +SKIP
+    ...     ["The blast killed 10 people on Monday."])])
     [0.8...]
 """
 

@@ -5,7 +5,8 @@ New code takes a `rag.judge.SupportJudge` (e.g. `rag.judge.make_judge(services)`
 grounding and the eval suite both do.
 
     >>> scorer = SupportScorer(embedder)                                  # doctest: +SKIP
-    >>> scorer.supported(scorer.score("Ten people died.", ["The blast killed 10 people."]))
+    >>> scorer.supported(scorer.score("Ten people died.",               # doctest: +SKIP
+    ...     ["The blast killed 10 people."]))
     True
 """
 

@@ -12,6 +12,7 @@ import pytest
 
 from newsrag.offline import OFFLINE_ENV, prepare_offline
 from newsrag.settings import Settings, load_settings
+from tests import reliability
 from tests.fakes import FakeEmbedder
 
 # Test modules import gradio (and with it huggingface_hub) at collection, before any fixture.
@@ -68,3 +69,16 @@ def rtqa_records(limit: int) -> list[dict[str, Any]]:
     path = SHARED_DATA / "realtimeqa-dev" / "corpus.jsonl"
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line, _ in zip(handle, range(limit), strict=False)]
+
+
+_FAILED_FILES: set[str] = set()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.failed:
+        _FAILED_FILES.add(report.nodeid.split("::")[0])
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The reliability suites' figures (tests/reliability.py), once their modules passed."""
+    reliability.record_suites(_FAILED_FILES)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Callable
 from typing import Any
 
 REPORT_ENV = "NEWSRAG_RELIABILITY_REPORT"
@@ -20,3 +22,27 @@ def record(suite: str, **figures: Any) -> None:
         return
     with open(target, "a", encoding="utf-8") as report:
         report.write(json.dumps({"suite": suite, **figures}, sort_keys=True) + "\n")
+
+
+class Figures(dict[str, Any]):
+    """A suite's figures, filled in by its tests as they pass and recorded by the conftest hook
+    at the end of the run — only if every test of the module passed and `complete` holds (for
+    example, the whole module ran, not a -k selection)."""
+
+    def __init__(self, suite: str, complete: Callable[[dict[str, Any]], bool] = bool,
+                 **fixed: Any) -> None:
+        super().__init__()
+        self.suite, self.complete, self.fixed = suite, complete, fixed
+        self.module = sys._getframe(1).f_globals["__name__"]
+        SUITES.append(self)
+
+
+SUITES: list[Figures] = []
+
+
+def record_suites(failed_files: set[str]) -> None:
+    """Record every suite whose module ran to completion with no failure."""
+    for figures in SUITES:
+        path = figures.module.replace(".", "/") + ".py"
+        if path not in failed_files and figures.complete(figures):
+            record(figures.suite, **figures, **figures.fixed)

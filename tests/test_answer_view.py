@@ -10,9 +10,9 @@ from typing import Any
 import click
 import pytest
 
-from newsrag.answer_layout import DECLINED, lay_out
-from newsrag.answer_view import print_checks, print_sources, print_view
-from newsrag.chat import print_answer
+from newsrag.cli.answer_view import print_checks, print_sources, print_view
+from newsrag.cli.chat import print_answer
+from rag.answer_layout import DECLINED, lay_out
 from rag.answering import AskOptions
 from rag.models import Answer, AnswerSentence
 from tests.conftest import SEED_TEXT

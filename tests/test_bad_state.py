@@ -29,12 +29,14 @@ from newsrag.settings import Settings, load_settings
 from tests.clirunner import NEWSRAG
 from tests.conftest import REPO, rtqa_records
 from tests.full_disk import digest
-from tests.reliability import record
+from tests.reliability import Figures
 from tests.test_pipeline import assert_consistent_view, full_state
 
 pytestmark = pytest.mark.slow
 FAKE = {"NEWSRAG_EMBEDDING__BACKEND": "tests.fakes:FakeEmbedder"}
-TALLY = {"cases": 0, "one_line_errors": 0, "rebuilt_silently": 0, "lost": 0}
+# Recorded only when the whole module ran (a -k selection would under-count).
+TALLY = Figures("bad config and state", complete=lambda tally: tally["cases"] >= 30)
+TALLY.update(cases=0, one_line_errors=0, rebuilt_silently=0, lost=0)
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -316,10 +318,3 @@ def test_a_full_disk_fails_the_ingest_in_one_line_and_keeps_what_was_stored(
     assert report["rerun"]["code"] == 0, report["rerun"]["stderr"]
     assert report["final"] == digest(full_state(reference))
     TALLY["full_disk_orphans_recovered"] = report["orphans"]
-
-
-def test_zz_record_figures() -> None:
-    """Runs last (in file order): the figures of every case above, once they all passed."""
-    if TALLY["cases"] < 30:
-        pytest.skip("run with the whole module to record its figures")
-    record("bad config and state", **TALLY)

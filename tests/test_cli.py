@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from newsrag.chat import LiveText
+from newsrag.cli.chat import LiveText
 from newsrag.terminal import fit
 from tests.clirunner import run_cli
 from tests.conftest import SAMPLE

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ingest.index import open_index
-from newsrag.chat import FALLBACK_NOTE
+from newsrag.cli.chat import FALLBACK_NOTE
 from newsrag.errors import ModelError
 from newsrag.settings import GenerationSettings, load_settings
 from tests.clirunner import run_cli

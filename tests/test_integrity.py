@@ -25,10 +25,10 @@ import pytest
 from newsrag.settings import Settings
 from rag.services import build_services
 from tests.clirunner import run_cli
-from tests.reliability import record
+from tests.reliability import Figures
 from ui.library import LibraryHandlers
 
-FIGURES: dict[str, Any] = {}
+FIGURES = Figures("integrity and provenance", lost=0)
 TEXT_A = ("The harbour authority of Westport approved a new ferry terminal on Monday. "
           "Construction will start in spring and cost 40 million euros, officials said.")
 TEXT_B = ("The harbour authority of Westport was dissolved on Monday after a fraud inquiry. "
@@ -327,7 +327,3 @@ def test_redirect_loops_and_gzip_pages(store: Store, site: str) -> None:
     assert "/loop: redirect loop (HTTP 302)" in done.stdout and "\\n" not in done.stdout
     assert "larger than ingest.url_max_mb" in done.stdout
 
-
-def test_record_figures() -> None:
-    if FIGURES:
-        record("integrity and provenance", **FIGURES, lost=0)

@@ -7,8 +7,8 @@ answer type and candidates, the resolved dates, and each answer sentence's groun
 
 from __future__ import annotations
 
-from newsrag.answer_layout import day, decision, without_markers
 from newsrag.terminal import counted
+from rag.answer_layout import day, decision, without_markers
 from rag.models import Answer, AnswerSentence, ReaderCheck
 from ui.render import escape, marker
 

@@ -1,7 +1,8 @@
 """Ingest and Library handlers: uploads saved safely under the data dir, reports, deletion.
 
     >>> handlers = LibraryHandlers(services)                   # doctest: +SKIP
-    >>> report = handlers.ingest(["/tmp/gradio/ab12/story.txt"], "https://example.com/a")
+    >>> report = handlers.ingest(["/tmp/gradio/ab12/story.txt"],        # doctest: +SKIP
+    ...     "https://example.com/a")
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from pathlib import Path
 
 from ingest.catalog import ArticleRecord
 from ingest.models import IngestReport, Skip
+from ingest.reporting import SHOWN_PER_REASON, reason_kind
 from ingest.sources import is_url
 from newsrag.errors import IngestError, NotFoundError
-from newsrag.ingest_report import SHOWN_PER_REASON, reason_kind
 from rag.services import Services
 from ui.render import escape, link, plural
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ingest.models import Article
-from newsrag.answer_layout import DECLINED, Evidence, Layout, day, lay_out, without_markers
 from newsrag.terminal import safe
+from rag.answer_layout import DECLINED, Evidence, Layout, day, lay_out, without_markers
 from rag.models import Answer, AnswerSentence, Citation, Hit
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
@@ -92,7 +92,7 @@ def _render_turn(index: int, turn: ChatTurn, show_checks: bool,
 def _render_answer(index: int, answer: Answer, show_checks: bool,
                    selected: tuple[int, int] | None) -> str:
     """The short answer in bold, any written prose, then each cited sentence once with its
-    article, day and outlet (newsrag/answer_layout.py decides what is shown where)."""
+    article, day and outlet (rag/answer_layout.py decides what is shown where)."""
     from ui.checks import render_checks  # it renders with this module's escape and markers
 
     layout = lay_out(answer)

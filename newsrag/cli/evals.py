@@ -64,7 +64,7 @@ def run(ctx: click.Context, dataset: Path, answers: Path | None, judge: str | No
     from eval.dataset import Dataset, load_dataset
     from eval.report import missed_gates, parse_gates, print_report
     from eval.runner import assistant_chain, evaluate
-    from newsrag.progress import stage_progress
+    from newsrag.cli.progress import stage_progress
 
     gates = parse_gates(fail_under), parse_gates(fail_over)  # bad gates fail before any work
     cases = load_dataset(dataset)
@@ -109,7 +109,7 @@ def judge(ctx: click.Context, labelled: Path, judge_name: str | None, limit: int
     from eval.judge_devsets import load_dev_set
     from eval.judge_eval import measure_judge
     from eval.judges import make_judge
-    from newsrag.progress import stage_progress
+    from newsrag.cli.progress import stage_progress
 
     examples = load_dev_set(labelled, sources, limit)
     services = ctx.find_root().obj.services

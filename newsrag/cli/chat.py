@@ -1,5 +1,5 @@
 """Cited answers in the terminal: streamed text, then the laid-out answer
-(newsrag/answer_view.py), and the `newsrag chat` REPL.
+(newsrag/cli/answer_view.py), and the `newsrag chat` REPL.
 
     $ newsrag chat
     > What will Trump and Putin discuss?
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from newsrag.answer_view import one_line, print_checks, print_sources, print_view
+from newsrag.cli.answer_view import one_line, print_checks, print_sources, print_view
 from newsrag.errors import NewsragError
 from newsrag.terminal import safe, safe_line, terminal_width
 

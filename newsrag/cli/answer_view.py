@@ -15,7 +15,8 @@ import re
 
 import click
 
-from newsrag.answer_layout import (
+from newsrag.terminal import fit, safe
+from rag.answer_layout import (
     DECLINED,
     Evidence,
     Layout,
@@ -24,7 +25,6 @@ from newsrag.answer_layout import (
     lay_out,
     without_markers,
 )
-from newsrag.terminal import fit, safe
 from rag.models import Answer, AnswerSentence
 
 _WHITESPACE = re.compile(r"\s+")

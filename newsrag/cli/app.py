@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from newsrag.cli_eval import eval_group
+from newsrag.cli.evals import eval_group
 from newsrag.errors import NewsragError, describe_failure, one_line
 from newsrag.settings import Settings, load_settings
 from newsrag.terminal import counted, human_bytes, safe, safe_line
@@ -72,8 +72,8 @@ def ingest(app: _Context, inputs: tuple[str, ...], prune: bool, quiet: bool, ver
            as_json: bool) -> None:
     """Ingest files, directories (recursively) and http(s) URLs."""
     from ingest.pipeline import ingest as run_ingest
-    from newsrag.ingest_report import json_report, text_report
-    from newsrag.progress import ingest_progress
+    from ingest.reporting import json_report, text_report
+    from newsrag.cli.progress import ingest_progress
 
     with ingest_progress(enabled=not quiet and sys.stderr.isatty()) as on_event:
         report = run_ingest(inputs, app.settings, app.services.index, prune=prune,
@@ -267,7 +267,7 @@ def ask(app: _Context, question: str, live: bool, show_checks: bool, as_json: bo
         **options: Any) -> None:
     """Answer a question from the ingested news: a short answer, then the exact source
     sentences it rests on."""
-    from newsrag.chat import print_answer, print_checks
+    from newsrag.cli.chat import print_answer, print_checks
 
     assistant, ask_options = _assistant(app, **options)
     if as_json:
@@ -286,7 +286,7 @@ def ask(app: _Context, question: str, live: bool, show_checks: bool, as_json: bo
 @pass_context
 def chat(app: _Context, show_checks: bool, **options: Any) -> None:
     """Chat in the terminal: follow-up questions, streamed cited answers (/help inside)."""
-    from newsrag.chat import ChatSession, run_chat
+    from newsrag.cli.chat import ChatSession, run_chat
 
     assistant, ask_options = _assistant(app, **options)
     run_chat(ChatSession(assistant, ask_options, show_checks))
