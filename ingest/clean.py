@@ -21,23 +21,14 @@ import unicodedata
 from datetime import UTC, datetime
 
 from newsrag.errors import IngestError
+from newsrag.text_safety import ESCAPE, ESCAPE_STARTS, strip_escapes_and_controls
 
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8"),
     (b"\xff\xfe", "utf-16-le"),
     (b"\xfe\xff", "utf-16-be"),
 )
-# CSI sequences, OSC/DCS/PM/APC strings with their terminator, charset designations. The
-# repeats are bounded so a hostile run of parameters cannot make matching quadratic.
-_ESCAPE = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]{0,64}[ -/]{0,8}[@-~]"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]{0,1024}(?:\x07|\x1b\\|\x9c)"
-    r"|\x1b[()*+\-./][ -~]"
-)
-_ESCAPE_STARTS = "\x1b\x9b\x90\x98\x9d\x9e\x9f"
 _LINE_BREAK = re.compile(r"[\x0b\x0c\x85\u2028\u2029]")
-# C0/C1 controls except tab and newline, bidi controls that can disguise text, BOM, U+FFFE/F.
-_HOSTILE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]")
 # What binary data is made of, once escape sequences are gone: controls and undecodable bytes.
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd\ufffe\uffff]")
 _INLINE_SPACE = re.compile(r"[ \t\u00a0]{2,}")
@@ -106,7 +97,7 @@ def _decode_broken(data: bytes) -> str:
 def _refuse_binary(text: str) -> None:
     sample = _sample(text)
     if "\x1b" in sample:
-        sample = _ESCAPE.sub("", sample)
+        sample = ESCAPE.sub("", sample)
     bad = sum(1 for _ in _NOT_TEXT.finditer(sample))
     if _too_many(bad, len(sample)):
         what = "NUL bytes" if "\x00" in sample else "control characters"
@@ -127,13 +118,13 @@ def _sample(text: str) -> str:
 
 def strip_hostile(text: str) -> str:
     """Text without terminal escapes, controls (but \\n and \\t) or bidi overrides."""
-    if any(start in text for start in _ESCAPE_STARTS):  # seven scans beat one regex pass
-        text = _ESCAPE.sub("", text)
+    if any(start in text for start in ESCAPE_STARTS):  # before line ends are rewritten
+        text = ESCAPE.sub("", text)
     if "\r" in text:
         text = _carriage_returns(text)
     if _LINE_BREAK.search(text):
         text = _LINE_BREAK.sub("\n", text)
-    return _HOSTILE.sub("", text) if _HOSTILE.search(text) else text
+    return strip_escapes_and_controls(text)
 
 
 def _carriage_returns(text: str) -> str:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import sys
 import textwrap
 
-# ESC sequences (CSI, OSC ... BEL/ST), then any remaining C0/C1 control except \n and \t,
-# and bidi overrides that can make text read differently from what it is.
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+from newsrag.text_safety import strip_escapes_and_controls
 
 
 def safe(text: str | None) -> str:
@@ -19,9 +15,7 @@ def safe(text: str | None) -> str:
     >>> safe("ok\\x1b[31mred\\x1b]0;title\\x07!")
     'okred!'
     """
-    if not text:
-        return ""
-    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+    return strip_escapes_and_controls(text) if text else ""
 
 
 def safe_line(text: str | None) -> str:
