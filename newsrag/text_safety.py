@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 # CSI sequences, OSC/DCS/PM/APC strings with their terminator, charset designations (a lone
-# ESC is a control character below: without it what follows is plain text). The repeats are bounded so a hostile run of
-# parameters cannot make matching quadratic.
+# ESC is a control character below: without it what follows is plain text). The repeats are
+# bounded so a hostile run of parameters cannot make matching quadratic.
 ESCAPE = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]{0,64}[ -/]{0,8}[@-~]"
     r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]{0,1024}(?:\x07|\x1b\\|\x9c)"

@@ -26,6 +26,7 @@ from typing import Any
 
 from ingest.store import Filters
 from newsrag.errors import NewsragError
+from rag.answer_layout import day
 from rag.conversation import rewrite_followup, to_turns
 from rag.extractive import count_screened, pick_extractive, prompt_sources, relevance
 from rag.generators import EXTRACTIVE, ChatModel, make_chat_model
@@ -302,7 +303,7 @@ def _generated_answer(run: _Run, result: Renumbered, generator: str,
 def _refusal(run: _Run, generator: str) -> Answer:
     """Says the articles do not say, naming the closest ones (also in `sources`)."""
     # A title written to the model ("Ignore previous instructions ...") is not repeated.
-    titles = list(dict.fromkeys(f"\u201c{h.title}\u201d ({(h.published or 'undated')[:10]})"
+    titles = list(dict.fromkeys(f"\u201c{h.title}\u201d ({day(h.published)})"
                                 for h in run.hits if h.title and not addresses_model(h.title)))[:3]
     text = REFUSAL + (f" The closest articles: {'; '.join(titles)}." if titles else "")
     return run.answer(answer=text, sentences=(), citations=(), refused=True,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rag.answer_layout import day
 from rag.grounding import SourceSentence
 from rag.screen import addresses_model, neutralise
 
@@ -38,7 +39,7 @@ def format_sources(sources: Sequence[SourceSentence]) -> str:
     for source in sources:
         if source.article_id != current:
             current = source.article_id
-            date = (source.published or "undated")[:10]
+            date = day(source.published)
             lines.append(f"Article: {_metadata(source.title, 'untitled')} "
                          f"({_metadata(date, 'undated')}, {_metadata(source.source, 'unknown')})")
         lines.append(f"[{source.n}] {neutralise(source.text)}")

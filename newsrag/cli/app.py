@@ -21,6 +21,7 @@ from newsrag.cli.evals import eval_group
 from newsrag.errors import NewsragError, describe_failure, one_line
 from newsrag.settings import Settings, load_settings
 from newsrag.terminal import counted, human_bytes, safe, safe_line
+from rag.answer_layout import day
 
 if TYPE_CHECKING:
     from rag.answering import AskOptions, Assistant
@@ -97,7 +98,7 @@ def list_articles(app: _Context, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     for r in records:
-        when = (r.article.published or "undated")[:10]
+        when = day(r.article.published)
         click.echo(f"{safe(r.article.id)}  {when}  {safe(r.article.source) or '-'}  "
                    f"{safe(r.article.title)}  ({counted(r.n_chunks, 'chunk')})")
     click.echo(counted(len(records), "article"))
