@@ -76,3 +76,23 @@ def low_space_hint(path: Path) -> str:
     if free >= 64 * 2**20:
         return ""
     return f" (disk {'full' if free < 2**21 else 'nearly full'}: {free / 2**20:.1f} MB left)"
+
+
+DEBUG_HINT = "set NEWSRAG_DEBUG=1 for the traceback"
+
+
+def explain(exc: BaseException, debug_hint: str = DEBUG_HINT) -> str:
+    """The one line every entry point (CLI, chat, UI, HTTP) shows for a failure: an expected
+    error's message, an OS error (the machine's: a full disk) described, else a bug named as
+    one, with how to see its traceback.
+
+    >>> explain(NotFoundError("no article with id 'x'"))
+    "no article with id 'x'"
+    >>> explain(ValueError("bad"))
+    'internal error: ValueError: bad (set NEWSRAG_DEBUG=1 for the traceback)'
+    """
+    if isinstance(exc, NewsragError):
+        return one_line(exc)
+    if isinstance(exc, OSError):
+        return describe_failure(exc)
+    return f"internal error: {type(exc).__name__}: {one_line(exc)} ({debug_hint})"

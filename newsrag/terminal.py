@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import textwrap
+import traceback
 
+from newsrag.errors import NewsragError, explain
 from newsrag.text_safety import strip_escapes_and_controls
 
 
@@ -72,3 +75,13 @@ def fit(text: str, indent: str = "", width: int | None = None) -> str:
     return "\n".join(textwrap.fill(line, width, subsequent_indent=indent,
                                     break_long_words=False, break_on_hyphens=False) or line
                       for line in text.split("\n"))
+
+
+def report_error(exc: BaseException) -> None:
+    """The one line on stderr for a failure, for the CLI and the chat alike ("newsrag: error:
+    ..." for an expected one, "newsrag: internal error: ..." for a bug), with the traceback
+    before it when NEWSRAG_DEBUG=1."""
+    if os.environ.get("NEWSRAG_DEBUG") == "1":
+        traceback.print_exception(exc)
+    kind = "error: " if isinstance(exc, NewsragError | OSError) else ""
+    print(f"newsrag: {kind}{safe_line(explain(exc))}", file=sys.stderr, flush=True)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import gradio as gr
 
-from newsrag.errors import NewsragError
+from newsrag.errors import explain
 from ui.render import escape
 
 log = logging.getLogger("newsrag.ui")
@@ -27,10 +27,8 @@ def as_ui_error(exc: Exception) -> gr.Error:
         return exc
     if os.environ.get("NEWSRAG_DEBUG") == "1":
         log.exception("handler failed")
-    if isinstance(exc, NewsragError):
-        return gr.Error(escape(str(exc)), print_exception=False)
-    return gr.Error(escape(f"internal error: {type(exc).__name__}: {exc} (set NEWSRAG_DEBUG=1 "
-                           "on the server for the traceback)"), print_exception=False)
+    hint = "set NEWSRAG_DEBUG=1 on the server for the traceback"
+    return gr.Error(escape(explain(exc, hint)), print_exception=False)
 
 
 def guarded(handler: F) -> F:

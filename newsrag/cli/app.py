@@ -8,9 +8,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import traceback
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -18,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from newsrag.cli.evals import eval_group
-from newsrag.errors import NewsragError, describe_failure, one_line
+from newsrag.errors import NewsragError
 from newsrag.settings import Settings, load_settings
-from newsrag.terminal import counted, human_bytes, safe, safe_line
+from newsrag.terminal import counted, human_bytes, report_error, safe
 from rag.answer_layout import day
 
 if TYPE_CHECKING:
@@ -321,10 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="newsrag", standalone_mode=False)
     except (NewsragError, OSError) as exc:  # OSError: the machine's, not a bug (a full disk)
-        if os.environ.get("NEWSRAG_DEBUG") == "1":
-            traceback.print_exc()
-        message = one_line(exc) if isinstance(exc, NewsragError) else describe_failure(exc)
-        click.echo(f"newsrag: error: {safe_line(message)}", err=True)
+        report_error(exc)
         sys.exit(1)
     except click.exceptions.Abort:
         click.echo("newsrag: aborted", err=True)
@@ -332,11 +327,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except Exception as exc:  # a bug: still one line, unless debugging
-        if os.environ.get("NEWSRAG_DEBUG") == "1":
-            raise
-        click.echo(f"newsrag: internal error: {type(exc).__name__}: {safe_line(one_line(exc))} "
-                   "(set NEWSRAG_DEBUG=1 for the traceback)", err=True)
+    except Exception as exc:  # a bug: still one line (the traceback too when debugging)
+        report_error(exc)
         sys.exit(2)
 
 

@@ -15,10 +15,8 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +24,7 @@ import click
 
 from newsrag.cli.answer_view import one_line, print_checks, print_sources, print_view
 from newsrag.errors import NewsragError
-from newsrag.terminal import safe, safe_line, terminal_width
+from newsrag.terminal import report_error, safe, terminal_width
 
 if TYPE_CHECKING:
     from rag.answering import AskOptions, Assistant
@@ -135,13 +133,6 @@ class LiveText:
             out.append(piece)
             self.column += len(piece)
         return "".join(out)
-
-
-def report_error(exc: NewsragError) -> None:
-    """One line on stderr (the traceback too with NEWSRAG_DEBUG=1)."""
-    if os.environ.get("NEWSRAG_DEBUG") == "1":
-        traceback.print_exc()
-    click.echo(f"newsrag: error: {safe_line(str(exc))}", err=True)
 
 
 class ChatSession:
