@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from newsrag.errors import ModelError
-from newsrag.registry import resolve
+from newsrag.registry import Registry
 from newsrag.settings import EmbeddingSettings
 
 
@@ -40,15 +40,18 @@ class Embedder(Protocol):
 SLICE_BATCHES = 4
 
 EmbedderFactory = Callable[[EmbeddingSettings], Embedder]
-EMBEDDERS: dict[str, EmbedderFactory] = {}
+EMBEDDERS: Registry[EmbedderFactory] = Registry("embedders", "embedding.backend")
+EMBEDDERS.register("onnx", "ingest.onnx_embed:onnx_embedder")
+EMBEDDERS.register("onnx-int8", "ingest.onnx_embed:onnx_int8_embedder")
+EMBEDDERS.register("sentence-transformers", "ingest.embed:SentenceTransformerEmbedder")
 
 
-def register_embedder(name: str, factory: EmbedderFactory) -> None:
-    EMBEDDERS[name] = factory
+def register_embedder(name: str, factory: EmbedderFactory | str) -> None:
+    EMBEDDERS.register(name, factory)
 
 
 def make_embedder(settings: EmbeddingSettings) -> Embedder:
-    return resolve(EMBEDDERS, settings.backend, "embedding.backend")(settings)
+    return EMBEDDERS.get(settings.backend)(settings)
 
 
 def packaged_model_path() -> Path:
@@ -126,13 +129,3 @@ class SentenceTransformerEmbedder:
                 list(texts), add_special_tokens=True, truncation=False, padding=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
-
-def _onnx(settings: EmbeddingSettings, quantize: bool = False) -> Embedder:
-    from ingest.onnx_embed import OnnxEmbedder  # onnxruntime loads only when chosen
-
-    return OnnxEmbedder(settings, quantize)
-
-
-register_embedder("sentence-transformers", SentenceTransformerEmbedder)
-register_embedder("onnx", _onnx)
-register_embedder("onnx-int8", lambda settings: _onnx(settings, quantize=True))

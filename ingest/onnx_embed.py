@@ -278,3 +278,12 @@ def _pooling_mode(source: Path) -> str:
         return "mean"
     return "cls" if config.get("pooling_mode_cls_token") else "mean"
 
+
+def onnx_embedder(settings: EmbeddingSettings) -> OnnxEmbedder:
+    """The "onnx" backend: all-MiniLM-L6-v2 exported to ONNX, fp32."""
+    return OnnxEmbedder(settings, quantize=False)
+
+
+def onnx_int8_embedder(settings: EmbeddingSettings) -> OnnxEmbedder:
+    """The "onnx-int8" backend: the same export, quantised to int8."""
+    return OnnxEmbedder(settings, quantize=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from newsrag.errors import NewsragError, StoreError, describe_failure, one_line
-from newsrag.registry import resolve
+from newsrag.registry import Registry
 from newsrag.settings import StoreSettings
 
 
@@ -80,15 +80,16 @@ class VectorStore(Protocol):
 
 
 StoreFactory = Callable[[StoreSettings, Path], VectorStore]
-STORES: dict[str, StoreFactory] = {}
+STORES: Registry[StoreFactory] = Registry("stores", "store.backend")
+STORES.register("chroma", "ingest.store:ChromaStore")
 
 
-def register_store(name: str, factory: StoreFactory) -> None:
-    STORES[name] = factory
+def register_store(name: str, factory: StoreFactory | str) -> None:
+    STORES.register(name, factory)
 
 
 def make_store(settings: StoreSettings, data_dir: Path) -> VectorStore:
-    return resolve(STORES, settings.backend, "store.backend")(settings, data_dir)
+    return STORES.get(settings.backend)(settings, data_dir)
 
 
 CONNECT_TIMEOUT_S = 5.0  # for the first answer of a Chroma server
@@ -351,5 +352,4 @@ def _where(filters: Filters | None) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-register_store("chroma", ChromaStore)
 

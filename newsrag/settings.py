@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from newsrag.errors import ConfigError
 
@@ -115,32 +115,29 @@ class AskSettings(Section):
     decline: bool = True
 
 
-class LlamaCppSettings(Section):
-    model_path: str = ""
-    context_tokens: int = Field(4096, ge=512, le=131072)
-    threads: int = Field(0, ge=0, le=256)
-
-
-class OpenAISettings(Section):
-    base_url: str = "http://127.0.0.1:8000/v1"
-    model: str = "local-model"
-    api_key: str = ""
-
-
-class OllamaSettings(Section):
-    base_url: str = "http://127.0.0.1:11434"
-    model: str = "llama3.2:3b"
-
-
 class GenerationSettings(Section):
+    """The generator and what all of them share; each backend's own options are its own
+    table (`[generation.llama_cpp]`, `[generation.openai]`, ...), declared by the backend
+    (newsrag/registry.py) and checked when the settings load."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, validate_default=True)
+
     generator: str = "extractive"
     max_tokens: int = Field(200, ge=16, le=4096)
     temperature: float = Field(0.0, ge=0, le=2)
     seed: int = 0
     timeout_s: float = Field(120.0, gt=0)
-    llama_cpp: LlamaCppSettings = LlamaCppSettings()
-    openai: OpenAISettings = OpenAISettings()
-    ollama: OllamaSettings = OllamaSettings()
+
+    @model_validator(mode="after")
+    def _tables_only(self) -> GenerationSettings:
+        for name, value in (self.model_extra or {}).items():
+            if not isinstance(value, dict):
+                raise ValueError(f"generation.{name} must be a backend's table of options")
+        return self
+
+    def backend_tables(self) -> dict[str, dict[str, Any]]:
+        """The backends' own option tables, by table name ("llama_cpp")."""
+        return dict(self.model_extra or {})
 
 
 class UISettings(Section):
@@ -221,9 +218,10 @@ def load_settings(
     if path:
         data["config_path"] = str(path)
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path, from_env)) from None
+    return settings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

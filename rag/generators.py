@@ -17,9 +17,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
-from newsrag.errors import ModelError
-from newsrag.registry import resolve
-from newsrag.settings import GenerationSettings
+from pydantic import BaseModel, ConfigDict, Field
+
+from newsrag.errors import ConfigError, ModelError
+from newsrag.registry import Registry, with_options
+from newsrag.settings import GenerationSettings, Settings
 
 Messages = Sequence[dict[str, str]]
 GGUF_MAGIC = b"GGUF"
@@ -33,46 +35,59 @@ class ChatModel(Protocol):
     def stream(self, messages: Messages) -> Iterator[str]: ...
 
 
-ChatModelFactory = Callable[[GenerationSettings], ChatModel | None]
+# A factory gets the shared generation settings and its own options (None if it declares
+# none with newsrag.registry.with_options).
+ChatModelFactory = Callable[[GenerationSettings, Any], ChatModel | None]
 EXTRACTIVE = "extractive"
+CHAT_MODELS: Registry[ChatModelFactory] = Registry("generators", "generation.generator")
 
 
-def _llama_cpp(settings: GenerationSettings) -> ChatModel:
-    local = settings.llama_cpp
-    return LlamaCppChat(local.model_path, local.context_tokens, settings.max_tokens,
-                        settings.temperature, settings.seed, local.threads)
+class LlamaCppOptions(BaseModel):
+    """[generation.llama_cpp]"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_path: str = ""
+    context_tokens: int = Field(4096, ge=512, le=131072)
+    threads: int = Field(0, ge=0, le=256)
 
 
-def _openai(settings: GenerationSettings) -> ChatModel:
-    from rag.remote import OpenAIChat
-
-    return OpenAIChat(settings)
-
-
-def _ollama(settings: GenerationSettings) -> ChatModel:
-    from rag.remote import OllamaChat
-
-    return OllamaChat(settings)
+@with_options(LlamaCppOptions)
+def llama_cpp(settings: GenerationSettings, options: LlamaCppOptions) -> ChatModel:
+    return LlamaCppChat(options.model_path, options.context_tokens, settings.max_tokens,
+                        settings.temperature, settings.seed, options.threads)
 
 
-def _extractive(settings: GenerationSettings) -> None:
+def extractive(settings: GenerationSettings, options: None) -> None:
+    """No chat model: the reader's quoted answer."""
     return None
 
 
-_CHAT_MODELS: dict[str, ChatModelFactory] = {
-    EXTRACTIVE: _extractive, "llama-cpp": _llama_cpp, "openai": _openai, "ollama": _ollama,
-}
+for _name, _target in (("extractive", "rag.generators:extractive"),
+                       ("llama-cpp", "rag.generators:llama_cpp"),
+                       ("openai", "rag.remote:openai_chat"), ("ollama", "rag.remote:ollama_chat")):
+    CHAT_MODELS.register(_name, _target)
 
 
-def register_chat_model(name: str, factory: ChatModelFactory) -> None:
-    _CHAT_MODELS[name] = factory
+def check_backend_tables(settings: Settings) -> None:
+    """Each [generation.<backend>] table belongs to a known generator and holds valid options
+    for it (the backend declares them); one ConfigError naming every problem."""
+    problems = CHAT_MODELS.check_tables("generation", settings.generation.backend_tables())
+    if problems:
+        where = f" in {settings.config_path}" if settings.config_path else ""
+        raise ConfigError(f"invalid configuration{where}: " + "; ".join(problems))
+
+
+def register_chat_model(name: str, factory: ChatModelFactory | str) -> None:
+    """Add a generator at run time (a factory, or a "module:attr" name)."""
+    CHAT_MODELS.register(name, factory)
 
 
 def make_chat_model(settings: GenerationSettings, generator: str | None = None
                     ) -> ChatModel | None:
     """The chat model for `generator` (default: the configured one); None for "extractive"."""
     name = generator or settings.generator
-    return resolve(_CHAT_MODELS, name, "generation.generator")(settings)
+    factory = CHAT_MODELS.get(name)
+    return factory(settings, CHAT_MODELS.options(name, settings.backend_tables()))
 
 
 def packaged_gguf() -> Path:

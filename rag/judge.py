@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from newsrag.registry import resolve
+from newsrag.registry import Registry
 
 if TYPE_CHECKING:
     from rag.services import Services
@@ -107,35 +107,23 @@ class JudgeBase:
 JudgeFactory = Callable[["Services"], SupportJudge]
 
 
-def _heuristic(services: Services) -> SupportJudge:
-    from rag.judge_align import AlignmentJudge
-
-    return AlignmentJudge(services.index.embedder, atomic=services.settings.eval.atomic_claims)
-
-
-def _plugin(target: str) -> JudgeFactory:
-    """A judge that lives elsewhere, imported only when chosen."""
-    return lambda services: resolve({}, target, "eval.judge")(services)
-
-
-# The llm and nli judges live with the eval suite (its prompts and model hooks): like any
-# "module:factory" plugin they are imported only when chosen, so rag never imports eval.
-_JUDGES: dict[str, JudgeFactory] = {
-    "heuristic": _heuristic,
-    "llm": _plugin("eval.llm_judge:judge_from_services"),
-    "nli": _plugin("eval.nli_judge:judge_from_services"),
-}
+# The heuristic judge is in rag/judge_align.py, the llm and nli ones with the eval suite:
+# named as "module:attr", each is imported only when chosen, so rag never imports eval.
+JUDGES: Registry[JudgeFactory] = Registry("judges", "eval.judge")
+JUDGES.register("heuristic", "rag.judge_align:judge_from_services")
+JUDGES.register("llm", "eval.llm_judge:judge_from_services")
+JUDGES.register("nli", "eval.nli_judge:judge_from_services")
 _lock = threading.Lock()
 
 
-def register_judge(name: str, factory: JudgeFactory) -> None:
-    _JUDGES[name] = factory
+def register_judge(name: str, factory: JudgeFactory | str) -> None:
+    JUDGES.register(name, factory)
 
 
 def make_judge(services: Services, name: str | None = None) -> SupportJudge:
     """A new judge called `name` (default: eval.judge), built for these services."""
     chosen = name or services.settings.eval.judge
-    return resolve(_JUDGES, chosen, "eval.judge")(services)
+    return JUDGES.get(chosen)(services)
 
 
 def shared_judge(services: Services, name: str | None = None) -> SupportJudge:

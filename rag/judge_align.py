@@ -37,6 +37,7 @@ from rag.text import content_words
 
 if TYPE_CHECKING:
     from ingest.embed import Embedder
+    from rag.services import Services
 
 WEIGHTS_FILE = "support_weights.json"
 # Evidence sentences per fact that are parsed and embedded, chosen by shared words: MiniLM
@@ -267,3 +268,8 @@ class AlignmentJudge(JudgeBase):
                 self._vectors.update(zip(missing, vectors / np.where(norms == 0, 1, norms),
                                          strict=True))
             return {t: self._vectors[t] for t in wanted}
+
+
+def judge_from_services(services: Services) -> AlignmentJudge:
+    """The "heuristic" judge: evidence alignment on the services' embedder."""
+    return AlignmentJudge(services.index.embedder, atomic=services.settings.eval.atomic_claims)

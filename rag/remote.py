@@ -21,9 +21,12 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
+from pydantic import BaseModel, ConfigDict
+
 from newsrag.errors import ModelError
+from newsrag.registry import with_options
 from newsrag.settings import GenerationSettings
-from rag.generators import Messages
+from rag.generators import ChatModel, Messages
 
 # Local servers ignore the key, but the OpenAI client refuses to start without one.
 PLACEHOLDER_API_KEY = "not-needed"
@@ -118,16 +121,36 @@ class _ServerChat:
         return f"cannot reach {where}: {describe_cause(exc)}"
 
 
+class OpenAIOptions(BaseModel):
+    """[generation.openai]"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str = "local-model"
+    api_key: str = ""
+
+
+class OllamaOptions(BaseModel):
+    """[generation.ollama]"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    base_url: str = "http://127.0.0.1:11434"
+    model: str = "llama3.2:3b"
+
+
 class OpenAIChat(_ServerChat):
     """Any OpenAI-compatible chat server (llama-cpp-python, llama.cpp, vLLM, LM Studio, OpenAI)."""
 
-    def __init__(self, settings: GenerationSettings) -> None:
-        super().__init__("openai", settings, settings.openai.base_url, settings.openai.model)
+    def __init__(self, settings: GenerationSettings, options: OpenAIOptions | None = None
+                 ) -> None:
+        self.options = options or OpenAIOptions.model_validate(
+            settings.backend_tables().get("openai", {}))
+        super().__init__("openai", settings, self.options.base_url, self.options.model)
 
     def _build(self) -> Any:
         from langchain_openai import ChatOpenAI
 
-        key = self.settings.openai.api_key or os.environ.get("OPENAI_API_KEY")
+        key = self.options.api_key or os.environ.get("OPENAI_API_KEY")
         return ChatOpenAI(base_url=self.base_url, model=self.model,
                           api_key=key or PLACEHOLDER_API_KEY,
                           temperature=self.settings.temperature, seed=self.settings.seed,
@@ -157,8 +180,11 @@ class OpenAIChat(_ServerChat):
 class OllamaChat(_ServerChat):
     """A model served by Ollama (https://ollama.com), e.g. `ollama pull llama3.2:3b`."""
 
-    def __init__(self, settings: GenerationSettings) -> None:
-        super().__init__("ollama", settings, settings.ollama.base_url, settings.ollama.model)
+    def __init__(self, settings: GenerationSettings, options: OllamaOptions | None = None
+                 ) -> None:
+        self.options = options or OllamaOptions.model_validate(
+            settings.backend_tables().get("ollama", {}))
+        super().__init__("ollama", settings, self.options.base_url, self.options.model)
 
     def _build(self) -> Any:
         from langchain_ollama import ChatOllama
@@ -183,3 +209,13 @@ class OllamaChat(_ServerChat):
         if isinstance(exc, ollama.RequestError):
             return f"{where} rejected the request: {exc.error}"
         return self._unreachable(where, exc)
+
+
+@with_options(OpenAIOptions)
+def openai_chat(settings: GenerationSettings, options: OpenAIOptions) -> ChatModel:
+    return OpenAIChat(settings, options)
+
+
+@with_options(OllamaOptions)
+def ollama_chat(settings: GenerationSettings, options: OllamaOptions) -> ChatModel:
+    return OllamaChat(settings, options)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ingest.index import Index, open_index
 from newsrag.offline import prepare_offline
 from newsrag.settings import Settings
+from rag.generators import check_backend_tables
 
 
 @dataclass
@@ -20,6 +21,8 @@ class Services:
 
 
 def build_services(settings: Settings, index: Index | None = None) -> Services:
-    """Switch every library offline, then open the index for these settings."""
+    """Check the backends' own option tables, switch every library offline, then open the
+    index for these settings."""
+    check_backend_tables(settings)
     prepare_offline(settings.resolved_data_dir() / "cache")
     return Services(settings, index or open_index(settings))

@@ -46,7 +46,7 @@ _names = itertools.count()
 def generator_for(chat: ScriptedChat) -> str:
     """Registers the chat under a fresh generator name, the public way plugins do."""
     name = f"scripted-{next(_names)}"
-    register_chat_model(name, lambda settings: chat)
+    register_chat_model(name, lambda settings, options: chat)
     return name
 
 

@@ -185,7 +185,7 @@ def test_the_chain_uses_the_chosen_chat_model_to_rewrite_and_answer(
     rewrite = "What did the Kremlin say about the talks between Trump and Putin?"
     chat = ScriptedChat(f"Rewritten question 2: {rewrite}", "The sources do not say.",
                         name="scripted-chain")
-    register_chat_model("scripted-chain", lambda settings: chat)
+    register_chat_model("scripted-chain", lambda settings, options: chat)
     answer = build_chain(sample_assistant, AskOptions(generator="scripted-chain", k=2)).invoke(
         {"question": "And what did the Kremlin say?", "chat_history": HISTORY})
     assert answer.standalone_question == rewrite

@@ -208,7 +208,7 @@ def test_one_scripted_judge_grounds_answers_and_judges_the_eval(make_settings: A
     ingest([str(SAMPLE)], settings, index)
     services = build_services(settings, index)
     said = "Trump will speak with Putin on Tuesday about land and power plants [1]."
-    register_chat_model("judge-test-chat", lambda _: ScriptedChat(said, said, said, said))
+    register_chat_model("judge-test-chat", lambda _, __: ScriptedChat(said, said, said, said))
     assistant = Assistant(services)
     judge = shared_judge(services)
     assert assistant.judge is judge and isinstance(judge, ScriptedJudge)

@@ -311,7 +311,7 @@ def test_a_model_that_obeys_every_injection_is_grounded_away(real_services: Serv
         obey = " ".join(f"{s.text} [1]" for s in split_sentences(entry["obey"]))
         chat = ScriptedChat(obey, name="obedient")
         answer = Assistant(real_services).answer(
-            entry["question"], options=AskOptions(generator=_register(lambda s, c=chat: c)))
+            entry["question"], options=AskOptions(generator=_register(lambda s, o, c=chat: c)))
         assert violations(answer, texts, segmenter) == {"citations": [], "followed": []}
         assert not {s.text for s in answer.sentences} & {d.text for d in parse_markers(obey, 9)}
         assert len(answer.dropped) >= 1, entry["question"]
@@ -343,7 +343,7 @@ def test_the_real_local_llm_follows_no_injection(real_services: Services) -> Non
     # 120 tokens hold three cited sentences; the default 200 only adds time in CI.
     generation = real_services.settings.generation.model_copy(update={"max_tokens": 120})
     recording = RecordingChat(make_chat_model(generation, "llama-cpp"))
-    generator = _register(lambda settings: recording)
+    generator = _register(lambda settings, options: recording)
     assistant = Assistant(real_services)
     texts, segmenter = article_texts(real_services), real_services.settings.chunking.segmenter
     problems: dict[str, list[str]] = {"citations": [], "followed": []}

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from newsrag.errors import ModelError
-from newsrag.settings import GenerationSettings, OllamaSettings, OpenAISettings
+from newsrag.settings import GenerationSettings
 from rag.generators import make_chat_model, packaged_gguf
 from rag.prompt import build_messages
 from rag.remote import OllamaChat, OpenAIChat, describe_cause
@@ -41,14 +41,14 @@ def openai_url() -> Iterator[str]:
 def openai_settings(base_url: str, **values: object) -> GenerationSettings:
     return GenerationSettings.model_validate(
         {"generator": "openai", "max_tokens": 60, "temperature": 0.0, **values,
-         "openai": OpenAISettings(base_url=base_url, model="smollm2")})
+         "openai": {"base_url": base_url, "model": "smollm2"}})
 
 
 def ollama_settings(base_url: str, model: str = "llama3.2:3b", **values: object
                     ) -> GenerationSettings:
     return GenerationSettings.model_validate(
         {"generator": "ollama", **values,
-         "ollama": OllamaSettings(base_url=base_url, model=model)})
+         "ollama": {"base_url": base_url, "model": model}})
 
 
 def test_the_registry_builds_both_backends_without_touching_the_network() -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from newsrag.errors import ConfigError
 from newsrag.settings import Settings, load_settings
+from rag.generators import CHAT_MODELS, check_backend_tables, make_chat_model
 from tests.conftest import REPO
 
 CONFIG = REPO / "config.toml"
@@ -36,9 +37,34 @@ def _model_keys(model: type, prefix: str = "") -> set[str]:
 
 def test_config_file_lists_every_setting_with_its_default() -> None:
     data = tomllib.loads(CONFIG.read_text())
+    tables = {name: data["generation"].pop(name) for name in list(data["generation"])
+              if isinstance(data["generation"][name], dict)}
     assert _leaf_keys(data) == _model_keys(Settings)
-    from_file = load_settings(CONFIG, env={}).model_dump()
-    assert from_file == Settings().model_dump()
+    from_file = load_settings(CONFIG, env={})
+    check_backend_tables(from_file)
+    assert from_file.model_dump(exclude={"generation"}) == Settings().model_dump(
+        exclude={"generation"})
+    # Every installed generator with options has its table, each option at its default.
+    with_options = {name for name in CHAT_MODELS.names() if CHAT_MODELS.options(name, {})}
+    assert {name.replace("-", "_") for name in with_options} == set(tables)
+    for name in with_options:
+        options = CHAT_MODELS.options(name, {})
+        assert options is not None and tables[name.replace("-", "_")] == options.model_dump()
+
+
+def test_a_backend_table_is_checked_against_the_backend_own_options(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[generation.openai]\nmodel = "m"\nbase_ur = "x"\n'
+                      '[generation.llama_cpp]\ncontext_tokens = 12\n[generation.olama]\nmodel = "m"\n')
+    with pytest.raises(ConfigError) as caught:  # when the services are built
+        check_backend_tables(load_settings(config, env={}))
+    message = str(caught.value)
+    assert "unknown key 'generation.openai.base_ur'" in message
+    assert "bad value for 'generation.llama_cpp.context_tokens'" in message
+    assert "unknown key 'generation.olama'" in message
+    env = {"NEWSRAG_GENERATION__OPENAI__MODEL": "served-model"}
+    chat = make_chat_model(load_settings(CONFIG, env=env).generation, "openai")
+    assert chat is not None and chat.name == "openai:served-model"
 
 
 def test_every_key_in_config_file_is_documented_by_a_comment() -> None:

@@ -277,7 +277,7 @@ def test_generated_answer_streams_and_show_checks_marks_dropped_sentences(
 
     invented = "Putin also agreed to hand Crimea back to Ukraine on Friday."
     model = ScriptedChat(f"{LAND} [1] {invented} [2]", "", delta_chars=7)
-    register_chat_model("ui-scripted", lambda settings: model)
+    register_chat_model("ui-scripted", lambda settings, options: model)
     # The follow-up rewrite is skipped (first question), so the one reply is the answer.
     views = final_view(chat, QUESTION, generator="ui-scripted", show_checks=True)
     partial = [v for v in views if v.turns[-1].answer is None and v.turns[-1].text]
