@@ -272,6 +272,13 @@ def test_follow_up_question_gets_its_own_cited_answer(page: Page) -> None:
     answer = ask(page, "When will they talk?")
     expect(page.locator("#nr-transcript .nr-turn")).to_have_count(2)
     expect(answer.locator(".nr-searched")).to_contain_text("searched for: When will they talk?")
+    # Copy puts the answer and its sources on the clipboard.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    answer.locator("button.nr-copy").click()
+    expect(answer.locator("button.nr-copy")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert answer.locator(".nr-cite-title").first.inner_text() in copied
+    assert "searched for" in copied and "Copy" not in copied.splitlines()[-1]
     assert answer.locator(".nr-citations .nr-citation").count() >= 1
     assert answer.locator(".nr-refused").count() == 0
     assert "nr-refused" not in (answer.get_attribute("class") or "")

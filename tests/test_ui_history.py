@@ -97,7 +97,10 @@ def test_saving_after_an_answer_keeps_a_renamed_title(settings: Settings) -> Non
     again, _, name, markdown, _ = conversations.saved(ALICE, chat_id, conversation()[:2])
     assert again == chat_id and name == "Talks"
     assert len(conversations.store.load(ALICE, chat_id).turns) == 2
-    assert Path(markdown["value"]).read_text(encoding="utf-8").startswith("# Talks\n")
+    exported = Path(markdown["value"])
+    assert exported.read_text(encoding="utf-8").startswith("# Talks\n")
+    conversations.delete(ALICE, chat_id)
+    assert not exported.exists() and conversations.store.list(ALICE) == []
 
 
 def test_inline_checks_and_examples() -> None:

@@ -113,7 +113,7 @@ def _chat_tab(chat: ChatHandlers, conversations: Conversations, browser_id: gr.B
             with gr.Row(elem_id="nr-input-row"):
                 question = gr.Textbox(placeholder="Ask about the news…", show_label=False,
                                       scale=8, elem_id="nr-question", max_lines=4)
-                send = gr.Button("Ask", variant="primary", scale=1, min_width=60,
+                send = gr.Button("Ask", variant="primary", scale=0, min_width=70,
                                  elem_id="nr-ask")
                 stop = gr.Button("Stop", size="sm", scale=0, min_width=50, elem_id="nr-stop")
                 again = gr.Button("Regenerate", size="sm", scale=0, min_width=90,
@@ -222,7 +222,7 @@ def _chat_tab(chat: ChatHandlers, conversations: Conversations, browser_id: gr.B
     def delete(current: str, browser: str, request: gr.Request) -> tuple[Any, ...]:
         owner = conversations.owner(browser, request)
         if current:
-            conversations.store.delete(owner, current)
+            conversations.delete(owner, current)
         return new_chat(browser, request)
 
     side.delete.click(guarded(delete), [chat_id, browser_id], fresh, api_visibility="private")

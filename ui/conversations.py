@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,12 @@ from ui.history import Chat, ChatStore, export_json, export_markdown, is_id, new
 from ui.render import ChatTurn
 
 _FILE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _export_folder(chat_id: str) -> Path:
+    """Inside Gradio's upload cache (under the data dir), which it may serve files from."""
+    root = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir())
+    return root / "newsrag-exports" / chat_id
 
 
 class Conversations:
@@ -42,7 +49,10 @@ class Conversations:
             pass
         path.parent.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_hex(16)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another server on this data dir made it just now
+            return path.read_text(encoding="utf-8").strip()
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(secret)
         return secret
@@ -80,10 +90,16 @@ class Conversations:
             chat = Chat.new(turns)
         return self.exported(owner, self.store.save(owner, chat))
 
+    def delete(self, owner: str, chat_id: str) -> None:
+        """The conversation and its export files."""
+        self.store.delete(owner, chat_id)
+        if is_id(chat_id):
+            shutil.rmtree(_export_folder(chat_id), ignore_errors=True)
+
     def exported(self, owner: str, chat: Chat) -> tuple[Any, ...]:
         """(chat id, sidebar, name box, Markdown download, JSON download) for `chat`."""
-        folder = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir())
-        folder = folder / "newsrag-exports" / chat.id
+        folder = _export_folder(chat.id)
+        shutil.rmtree(folder, ignore_errors=True)  # a renamed chat's old files go
         folder.mkdir(parents=True, exist_ok=True)
         stem = _FILE_NAME.sub("-", chat.title).strip("-.")[:60] or "conversation"
         markdown, data = folder / f"{stem}.md", folder / f"{stem}.json"

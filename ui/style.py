@@ -85,6 +85,7 @@ button.nr-example:hover { border-color: var(--color-accent); }
 .nr-card-cites { list-style: none; margin: .1rem 0 0 0; padding: 0; }
 .nr-card .nr-citation { margin: .15rem 0; display: flex; gap: .3rem; align-items: baseline; }
 .nr-card .nr-quote { margin: 0; }
+.nr-card .nr-citation:not(:has(blockquote)) { display: inline-flex; margin-right: .3rem; }
 .nr-card .nr-citation[aria-current] { background: var(--color-accent-soft); border-radius: 4px; }
 .nr-searched { font-style: italic; margin-bottom: .2rem; }
 .nr-tools { display: flex; gap: .4rem; justify-content: flex-end; }
