@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 
+from newsrag.errors import NewsragError
 from newsrag.settings import Settings
 from rag.answering import Assistant
 from rag.services import Services
@@ -56,11 +57,14 @@ def build_app(services: Services, assistant: Assistant | None = None) -> gr.Bloc
             changed.then(guarded(refresh), filters, updated, api_visibility="private")
         demo.load(guarded(refresh), filters, updated, api_visibility="private")
 
-        def start(browser: str, request: gr.Request) -> tuple[str, Any]:
+        def start(browser: str, request: gr.Request) -> tuple[str, Any, str]:
             browser = conversations.browser(browser)
-            return browser, conversations.history_update(conversations.owner(browser, request))
+            owner = conversations.owner(browser, request)
+            empty = not conversations.store.list(owner)
+            note = '<div class="nr-note">No conversations yet.</div>' if empty else ""
+            return browser, conversations.history_update(owner), note
 
-        demo.load(guarded(start), [browser_id], [browser_id, side.history],
+        demo.load(guarded(start), [browser_id], [browser_id, side.history, side.note],
                   api_visibility="private")
         _api(chat)
     return demo
@@ -149,7 +153,8 @@ def _chat_tab(chat: ChatHandlers, conversations: Conversations, browser_id: gr.B
 
     def save(turns_now: list[ChatTurn], current: str, browser: str, request: gr.Request
              ) -> tuple[Any, ...]:
-        return conversations.saved(conversations.owner(browser, request), current, turns_now)
+        owner = conversations.owner(browser, request)
+        return (*conversations.saved(owner, current, turns_now), "")
 
     asks: list[Any] = []
     ask = guarded_stream(functools.partial(_ask, chat))
@@ -175,14 +180,19 @@ def _chat_tab(chat: ChatHandlers, conversations: Conversations, browser_id: gr.B
                             api_visibility="private"))
     saving = guarded(save)
     for event in asks:
-        event.then(saving, [turns, chat_id, browser_id], exports, api_visibility="private")
+        event.then(saving, [turns, chat_id, browser_id], [*exports, side.note],
+                   api_visibility="private")
     stop.click(guarded(_stopped), [turns, checks], [turns, transcript], cancels=asks,
                api_visibility="private").then(
-        saving, [turns, chat_id, browser_id], exports, api_visibility="private")
+        saving, [turns, chat_id, browser_id], [*exports, side.note], api_visibility="private")
 
-    def open_citation(turns_now: list[ChatTurn], evt: gr.EventData) -> tuple[str, str]:
+    def open_citation(turns_now: list[ChatTurn], evt: gr.EventData) -> tuple[str, Any]:
         turn = int(evt.turn)
-        return chat.open_citation(turns_now, turn, int(evt.n)), chat.turn_sources(turns_now, turn)
+        try:
+            shown = chat.open_citation(turns_now, turn, int(evt.n))
+        except NewsragError as exc:  # said in the pane, nothing else is covered
+            return _inline(str(exc)), NO_CHANGE()
+        return shown, chat.turn_sources(turns_now, turn)
 
     transcript.click(guarded(open_citation), [turns], [pane, sources_panel],
                      show_progress="hidden", api_visibility="private")
@@ -201,13 +211,18 @@ def _chat_tab(chat: ChatHandlers, conversations: Conversations, browser_id: gr.B
     def open_chat(picked: str, checks_now: bool, browser: str, request: gr.Request
                   ) -> tuple[Any, ...]:
         owner = conversations.owner(browser, request)
-        loaded = conversations.store.load(owner, picked)
+        try:
+            loaded = conversations.store.load(owner, picked)
+        except NewsragError as exc:  # deleted in another tab: said under the list
+            keep = [NO_CHANGE()] * (len(fresh) - len(exports))
+            return (*keep, NO_CHANGE(), conversations.history_update(owner), NO_CHANGE(),
+                    NO_CHANGE(), NO_CHANGE(), _inline(str(exc)))
         turns_now = list(loaded.turns)
         return (turns_now, render_transcript(turns_now, checks_now), render_sources([]),
-                EMPTY_PANE, "", "", *conversations.exported(owner, loaded))
+                EMPTY_PANE, "", "", *conversations.exported(owner, loaded), "")
 
-    side.history.input(guarded(open_chat), [side.history, checks, browser_id], fresh,
-                       api_visibility="private")
+    side.history.input(guarded(open_chat), [side.history, checks, browser_id],
+                       [*fresh, side.note], api_visibility="private")
 
     def rename(current: str, name: str, browser: str, request: gr.Request) -> tuple[Any, ...]:
         owner = conversations.owner(browser, request)
