@@ -1,7 +1,8 @@
 """Ingest and Library handlers: uploads saved safely under the data dir, reports, deletion.
 
-    >>> handlers = LibraryHandlers(services)                   # doctest: +SKIP
-    >>> report = handlers.ingest(["/tmp/gradio/ab12/story.txt"], "https://example.com/a")
+    >>> handlers = LibraryHandlers(services)                          # doctest: +SKIP
+    >>> done = handlers.ingest_and_check(["/tmp/gradio/ab12/story.txt"],
+    ...                                  "https://example.com/a")     # doctest: +SKIP
 """
 
 from __future__ import annotations
