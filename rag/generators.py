@@ -77,6 +77,22 @@ def check_backend_tables(settings: Settings) -> None:
         raise ConfigError(f"invalid configuration{where}: " + "; ".join(problems))
 
 
+def generator_names(settings: GenerationSettings) -> list[tuple[str, bool]]:
+    """(name, ready) of every known generator, the configured one first: ready means it is
+    the configured one, runs locally (its options name no server: llama-cpp runs the
+    packaged model), or has its own table set to something other than the defaults."""
+    tables = settings.backend_tables()
+    names = [settings.generator, *(n for n in CHAT_MODELS.names() if n != settings.generator)]
+    found = []
+    for name in names:
+        options = CHAT_MODELS.options(name, tables)
+        local = options is None or "base_url" not in type(options).model_fields
+        ready = (name == settings.generator or local
+                 or options != CHAT_MODELS.options(name, {}))
+        found.append((name, ready))
+    return found
+
+
 def register_chat_model(name: str, factory: ChatModelFactory | str) -> None:
     """Add a generator at run time (a factory, or a "module:attr" name)."""
     CHAT_MODELS.register(name, factory)

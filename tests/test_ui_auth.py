@@ -229,3 +229,38 @@ def port_is_free(port: int) -> bool:
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_chat_history_belongs_to_the_account_not_the_browser(
+        server: tuple[str, Services], tmp_path: Path) -> None:
+    """Alice's conversation follows her to another browser; Bob, logged in, never sees it."""
+    from playwright.sync_api import expect
+
+    from tests.uiserver import chromium
+
+    url, _ = server
+
+    def history(profile: str, account: tuple[str, str], ask: bool = False) -> list[str]:
+        with chromium(tmp_path / profile) as context:
+            cookies = session_cookie(login(url, *account))
+            context.add_cookies([{"name": k, "value": v, "url": url} for k, v in cookies.items()])
+            page = context.new_page()
+            page.goto(url, wait_until="load")
+            page.locator("#nr-ask").wait_for(timeout=60_000)
+            if ask:
+                page.locator("#nr-question textarea").fill(QUESTION)
+                page.locator("#nr-ask").click()
+                done = page.locator('#nr-transcript .nr-turn[data-turn="0"] '
+                                    ".nr-a:not(.nr-streaming)")
+                expect(done).to_have_count(1, timeout=60_000)
+                expect(page.locator("#nr-history label")).to_have_count(1, timeout=30_000)
+            elif account == BOB:
+                expect(page.locator("#nr-history-note")).to_contain_text(
+                    "No conversations yet", timeout=30_000)
+            else:
+                expect(page.locator("#nr-history label")).to_have_count(1, timeout=30_000)
+            return page.locator("#nr-history label").all_inner_texts()
+
+    assert history("alice-1", ALICE, ask=True) == [QUESTION]
+    assert history("alice-2", ALICE) == [QUESTION]  # another browser, the same account
+    assert history("bob", BOB) == []

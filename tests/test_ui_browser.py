@@ -1,12 +1,14 @@
 """The Gradio UI in a real headless Chromium, on the real embedder, with no network but loopback.
 
 The tests of this module share one server and one browser and run in order: the first one
-ingests the sample article through the Ingest tab, the later ones build on it.
-Run with `-s` to see where the answer screenshot was saved.
+ingests the sample article through the Ingest tab, the later ones build on it. The desktop and
+mobile screenshots in docs/ are taken here (run with `-s` to see where they were saved).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from tests.conftest import REPO, SAMPLE, SEED_TEXT
 from tests.uiserver import chromium, ui_server
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Dialog, Locator, Page
+    from playwright.sync_api import BrowserContext, Dialog, Locator, Page, ViewportSize
 
     from rag.services import Services
 
@@ -29,7 +31,9 @@ pytestmark = pytest.mark.slow
 SAMPLE_FILE = SAMPLE / "trump-putin-ceasefire-talks.txt"
 FIRST_ANSWER_MS = 60_000  # the first question loads the embedding model and the support judge
 ANSWER_MS = 60_000
-SCREENSHOT = REPO / "bench" / "results" / "ui-answer.png"
+SCREENSHOT = REPO / "docs" / "ui-answer.png"
+MOBILE_SCREENSHOT = REPO / "docs" / "ui-mobile.png"
+MOBILE: ViewportSize = {"width": 390, "height": 844}
 
 PAYLOADS = ("<script>window.__pwned=1</script>", '<img src=x onerror="window.__pwned=2">',
             "[click me](javascript:window.__pwned=3)",
@@ -50,7 +54,7 @@ Critics of the Zorblat river dam warned that it flooded three villages and displ
 HOSTILE_URL = "javascript:window.__pwned=6"
 HOSTILE_QUESTION = "How much electricity will the Zorblat river dam generate?"
 HOSTILE_ELEMENTS = "script, img[onerror], a[href^='javascript' i], [onerror], [onclick]"
-PANES = ("#nr-transcript", "#nr-source", "#nr-library")
+PANES = ("#nr-transcript", "#nr-source", "#nr-library", "#nr-reader")
 
 
 @dataclass
@@ -64,8 +68,10 @@ class Browser:
     dialogs: list[tuple[str, str]] = field(default_factory=list)
     accept_confirms: bool = False  # set only by the test that deletes an article
 
-    def open(self) -> Page:
+    def open(self, viewport: ViewportSize | None = None) -> Page:
         page = self.context.new_page()
+        if viewport:
+            page.set_viewport_size(viewport)
         page.on("dialog", self._dialog)
         page.on("websocket", lambda ws: self.requests.append(ws.url))
         page.goto(self.url, wait_until="load")
@@ -113,7 +119,9 @@ def ingest_file(page: Page, path: Path) -> str:
     """Upload `path` on the Ingest tab, press Ingest, return the report's text."""
     page.get_by_role("tab", name="Ingest").click()
     page.locator("#nr-files input[type=file]").set_input_files(str(path))
-    expect(page.locator("#nr-files")).to_contain_text(path.name, timeout=30_000)
+    # (the row's accessible name: its text may wrap between the name and the extension)
+    expect(page.locator("#nr-files").get_by_role("row", name=re.compile(re.escape(path.name)))
+           ).to_have_count(1, timeout=30_000)
     page.locator("#nr-ingest").click()
     report = page.locator("#nr-report [role=status]")
     expect(report).to_contain_text("added", timeout=ANSWER_MS)
@@ -181,15 +189,16 @@ def assert_in_view(mark: Locator) -> None:
     assert box["paneTop"] <= box["top"] and box["bottom"] <= box["paneBottom"], box
 
 
-def save_screenshot(page: Page, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    """The page as it looks now, in the test's tmp dir and at bench/results/ui-answer.png."""
-    path = tmp_path / "ui-answer.png"
-    page.screenshot(path=str(path), full_page=True)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, SCREENSHOT)
+def save_screenshot(page: Page, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                    target: Path = SCREENSHOT) -> Path:
+    """The page as it looks now, in the test's tmp dir and at `target` (in docs/)."""
+    path = tmp_path / target.name
+    page.screenshot(path=str(path))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, target)
     with capsys.disabled():  # shown with or without -s
-        print(f"\nscreenshot: {SCREENSHOT} (also {path})")
-    return SCREENSHOT
+        print(f"\nscreenshot: {target} (also {path})")
+    return target
 
 
 def test_upload_ask_and_open_the_cited_sentence(page: Page, browser: Browser, tmp_path: Path,
@@ -203,13 +212,21 @@ def test_upload_ask_and_open_the_cited_sentence(page: Page, browser: Browser, tm
     question = "What will Trump and Putin discuss?"
     answer = ask(page, question, timeout=FIRST_ANSWER_MS)
     expect(answer.locator(".nr-citations .nr-citation").first).to_be_visible()
+    # Each cited sentence once on the whole page; one card per article, its title once.
+    cited = Assistant(browser.services).answer(question).citations
+    assert len(cited) >= 2
+    shown_page = page.locator("body").inner_text()
+    for each in cited:
+        assert shown_page.count(each.text) == 1, each.text
+    assert answer.locator(".nr-card").count() == len({c.article_id for c in cited}) == 1
+    assert answer.inner_text().count(cited[0].title) == 1
     mark = open_citation(answer, 1)
     shown = mark.inner_text()
     assert shown == quoted(answer, 1)
     assert answer.inner_text().count(shown) == 1  # the cited sentence is shown once
 
     # The exact source sentence: same answer in-process, its citation's span of the article.
-    expected = Assistant(browser.services).answer(question).citations[0]
+    expected = cited[0]
     assert expected.n == 1
     article_id = page.locator("#nr-source article.nr-article").get_attribute("data-article")
     assert article_id == expected.article_id
@@ -254,9 +271,149 @@ def test_inline_marker_has_a_visible_box(page: Page) -> None:
 def test_follow_up_question_gets_its_own_cited_answer(page: Page) -> None:
     answer = ask(page, "When will they talk?")
     expect(page.locator("#nr-transcript .nr-turn")).to_have_count(2)
+    expect(answer.locator(".nr-searched")).to_contain_text("searched for: When will they talk?")
+    # Copy puts the answer and its sources on the clipboard.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    answer.locator("button.nr-copy").click()
+    expect(answer.locator("button.nr-copy")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert answer.locator(".nr-cite-title").first.inner_text() in copied
+    assert "searched for" in copied and "Copy" not in copied.splitlines()[-1]
     assert answer.locator(".nr-citations .nr-citation").count() >= 1
     assert answer.locator(".nr-refused").count() == 0
     assert "nr-refused" not in (answer.get_attribute("class") or "")
+
+
+def scroll_state(page: Page, turn: int) -> dict[str, float]:
+    """Where the transcript, the window and answer `turn` are scrolled to."""
+    return page.evaluate("""(turn) => {
+        const box = document.querySelector('#nr-transcript');
+        const answer = box.querySelector(`.nr-turn[data-turn="${turn}"]`);
+        return {transcript: box.scrollTop, window: scrollY,
+                answer: answer.getBoundingClientRect().top};
+    }""", turn)
+
+
+def test_six_questions_keep_the_box_in_view_and_a_citation_keeps_the_place(page: Page) -> None:
+    for question in ("How did Steve Witkoff describe the talks?",
+                     "Where did U.S. and Russian delegations meet on February 18?",
+                     "What will Trump and Putin discuss?", "What did the Kremlin say?"):
+        ask(page, question)
+    expect(page.locator("#nr-transcript .nr-turn")).to_have_count(6)
+    box = page.locator("#nr-question textarea")
+    expect(box).to_be_in_viewport(ratio=1.0)
+    expect(page.locator("#nr-ask")).to_be_in_viewport(ratio=1.0)
+    # The transcript scrolls on its own: back to the first answer's sources, the page stays put.
+    first = page.locator('#nr-transcript .nr-turn[data-turn="0"] .nr-a')
+    first.locator('button.nr-cite-open[data-cite="1"]').evaluate("""(button) => {
+        const box = button.closest('#nr-transcript');
+        box.scrollTop += button.getBoundingClientRect().top - box.getBoundingClientRect().top - 30;
+    }""")
+    before = scroll_state(page, 0)
+    assert before["transcript"] > 0  # six answers do not fit: the transcript itself scrolls
+    mark = open_citation(first, 1)
+    assert scroll_state(page, 0) == before
+    assert_in_view(mark)
+    expect(box).to_be_in_viewport(ratio=1.0)
+    # The sources shown are the first answer's, not the latest question's.
+    expect(page.locator('#nr-sources [data-sources-of="0"]')).to_have_count(1)
+
+
+def test_empty_question_and_bad_date_are_shown_beside_their_fields(page: Page) -> None:
+    turns = page.locator("#nr-transcript .nr-turn").count()
+    page.locator("#nr-question textarea").fill("   ")
+    page.locator("#nr-ask").click()
+    expect(page.locator("#nr-question-error")).to_contain_text("Type a question first.")
+    expect(page.locator("#nr-transcript .nr-turn")).to_have_count(turns)
+    assert page.locator(".error, .toast-body").count() == 0  # no badge, no toast
+
+    page.locator("#nr-settings").get_by_text("Settings").first.click()
+    since = page.locator("#nr-since input").first
+    since.fill("June 2022")
+    page.locator("#nr-question textarea").fill("What will Trump and Putin discuss?")
+    page.locator("#nr-ask").click()
+    expect(page.locator("#nr-date-error")).to_contain_text("'since' must be a date like")
+    expect(page.locator("#nr-question-error")).to_have_text("")
+    expect(page.locator("#nr-transcript .nr-turn")).to_have_count(turns)
+    assert page.locator(".error, .toast-body").count() == 0
+    since.fill("")
+    answer = ask(page, "What will Trump and Putin discuss?")  # the box still works
+    expect(answer.locator(".nr-citation").first).to_be_visible()
+    expect(page.locator("#nr-date-error")).to_have_text("")
+    page.locator("#nr-settings").get_by_text("Settings").first.click()
+
+
+def test_history_survives_a_reload_and_exports_with_citations(page: Page) -> None:
+    asked = page.locator("#nr-transcript .nr-q").all_inner_texts()
+    first_answer = page.locator('#nr-transcript .nr-turn[data-turn="0"] .nr-a')
+    cited = first_answer.locator("blockquote.nr-quote").first.inner_text()
+    page.reload(wait_until="load")
+    page.locator("#nr-ask").wait_for()
+    expect(page.locator("#nr-transcript .nr-turn")).to_have_count(0)  # a reload starts afresh
+    entry = page.locator("#nr-history label").filter(has_text=asked[0]).first
+    expect(entry).to_be_visible(timeout=30_000)
+    entry.click()
+    expect(page.locator("#nr-transcript .nr-turn")).to_have_count(len(asked), timeout=30_000)
+    assert page.locator("#nr-transcript .nr-q").all_inner_texts() == asked
+    expect(page.locator("#nr-transcript")).to_contain_text(cited)
+
+    with page.expect_download() as markdown:
+        page.locator("#nr-export-md").click()
+    text = Path(markdown.value.path()).read_text(encoding="utf-8")
+    assert text.startswith(f"# {asked[0]}") and f"**You:** {asked[1]}" in text
+    assert f"“{cited}”" in text and "- [1] “" in text
+    with page.expect_download() as exported:
+        page.locator("#nr-export-json").click()
+    data = json.loads(Path(exported.value.path()).read_text(encoding="utf-8"))
+    assert [t["question"] for t in data["turns"]] == asked
+    citations = data["turns"][0]["answer"]["citations"]
+    assert cited in [c["text"] for c in citations] and all(c["article_id"] for c in citations)
+
+    page.locator("#nr-chat-name textarea, #nr-chat-name input").first.fill("Talks")
+    page.locator("#nr-rename").click()
+    expect(page.locator("#nr-history label").filter(has_text="Talks")).to_have_count(1)
+
+
+def test_examples_come_from_the_library_and_ask_on_click(browser: Browser) -> None:
+    page = browser.open()
+    example = page.locator("#nr-examples button.nr-example").first
+    expect(example).to_contain_text("Trump-Putin Talks Ahead")  # the sample's headline
+    question = example.inner_text()
+    example.click()
+    answer = finished_answer(page, 0)
+    expect(page.locator("#nr-transcript .nr-q")).to_contain_text(question)
+    expect(answer.locator(".nr-citation").first).to_be_visible()
+    page.close()
+
+
+def test_on_a_phone_the_source_pane_opens_over_the_page(
+        browser: Browser, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    page = browser.open(MOBILE)
+    expect(page.locator("#nr-sidebar")).not_to_have_class(re.compile(r"\bopen\b"))
+    side = page.locator("#nr-side")
+    assert not side.is_visible() or "nr-open" not in (side.get_attribute("class") or "")
+    answer = ask(page, "What will Trump and Putin discuss?")
+    mark = open_citation(answer, 1)
+    expect(side).to_have_class(re.compile(r"\bnr-open\b"))
+    page.wait_for_function("""() => {  // the drawer has slid in
+        const r = document.querySelector('#nr-side').getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= innerHeight + 1;
+    }""")
+    assert_in_view(mark)
+    over = side.evaluate("""(side) => {
+        const r = side.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return {inside: side.contains(hit), position: getComputedStyle(side).position,
+                left: r.left, right: r.right, bottom: r.bottom, width: innerWidth,
+                height: innerHeight};
+    }""")
+    assert over["inside"] and over["position"] == "fixed", over
+    assert over["left"] >= 0 and over["right"] <= over["width"], over
+    assert over["bottom"] <= over["height"] + 1, over
+    assert save_screenshot(page, tmp_path, capsys, MOBILE_SCREENSHOT).stat().st_size > 10_000
+    side.locator("button.nr-close").click()
+    expect(side).not_to_have_class(re.compile(r"\bnr-open\b"))
+    page.close()
 
 
 def test_hostile_article_text_stays_text(browser: Browser, tmp_path: Path) -> None:
@@ -264,7 +421,12 @@ def test_hostile_article_text_stays_text(browser: Browser, tmp_path: Path) -> No
     hostile.write_text(f"---\ntitle: {HOSTILE_TITLE}\nurl: {HOSTILE_URL}\n---\n{HOSTILE_BODY}",
                        encoding="utf-8")
     page = browser.open()
+    page.get_by_role("tab", name="Ingest").click()
+    page.locator("#nr-ingest").click()  # nothing chosen: said beside the button
+    expect(page.locator("#nr-ingest-error")).to_contain_text("Choose files")
+    assert page.locator(".error, .toast-body").count() == 0
     report = ingest_file(page, hostile)
+    expect(page.locator("#nr-ingest-error")).to_have_text("")
     assert "1 added" in report, report
 
     answer = ask(page, HOSTILE_QUESTION)
@@ -278,6 +440,8 @@ def test_hostile_article_text_stays_text(browser: Browser, tmp_path: Path) -> No
     row = page.locator("#nr-library tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text(HOSTILE_TITLE)
+    row.locator("button.nr-read").click()  # the in-app reader beside the table
+    expect(page.locator("#nr-reader")).to_contain_text("<script>window.__pwned=1</script>")
 
     for each in browser.context.pages:
         assert each.evaluate("typeof window.__pwned") == "undefined"

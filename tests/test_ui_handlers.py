@@ -177,6 +177,43 @@ def test_upload_type_and_size_are_checked(make_settings, tmp_path: Path) -> None
     assert "0</strong> added" in rendered and "not accepted" in rendered
 
 
+def test_url_box_splits_lines_and_spaces_and_the_report_names_titles_not_paths(
+        services: Services, tmp_path: Path) -> None:
+    library = LibraryHandlers(services)
+    report = library.ingest([], "not a url\nhttp://127.0.0.1:9/a.html http://127.0.0.1:9/b.html"
+                                "\n\n  ftp-less.example/c  \n")
+    locations = [skip.location for skip in report.skipped]
+    assert locations[:2] == ["not a url", "ftp-less.example/c"]  # one skip per line
+    assert sum("127.0.0.1:9/" in loc for loc in locations) == 2  # both URLs were tried
+
+    story = tmp_path / "dam.txt"
+    story.write_text("---\ntitle: Dam opens\nurl: https://news.example/dam\n---\nThe Zorblat "
+                     "river dam opened on Monday after ten years of work in the valley.\n",
+                     encoding="utf-8")
+    done = library.ingest_and_check([str(story)], "")
+    shown = render_report(done)
+    assert done.titles == ("Dam opens",) and "<li>Dam opens</li>" in shown
+    assert str(services.settings.resolved_data_dir()) not in shown
+    # The same file again from another folder: the same URL and content, not a second article.
+    other = tmp_path / "copy"
+    other.mkdir()
+    (other / "dam-again.txt").write_text(story.read_text(encoding="utf-8"), encoding="utf-8")
+    again = library.ingest_and_check([str(other / "dam-again.txt")], "")
+    assert again.report.added == [] and again.titles == ()
+    assert again.duplicates == (("Dam opens", "same URL as “Dam opens”"),)
+    assert "not added again (same URL as “Dam opens”)" in html.unescape(render_report(again))
+    assert [r.article.title for r in library.articles("dam opens")] == ["Dam opens"]
+    assert "<strong>1</strong> duplicate ·" in render_report(again)
+    # Without a URL: the same content (title, text, source, date) is the same article.
+    for name in ("note.txt", "note-copy.txt"):
+        (tmp_path / name).write_text(
+            "Dam note\n\nThe Zorblat dam report was published on Tuesday by the council.\n",
+            encoding="utf-8")
+    assert library.ingest_and_check([str(tmp_path / "note.txt")], "").titles
+    twice = library.ingest_and_check([str(tmp_path / "note-copy.txt")], "")
+    assert twice.duplicates == (("Dam note", "same content as “Dam note”"),)
+
+
 def test_report_groups_many_skips_of_one_kind_and_shows_warnings() -> None:
     from ingest.models import IngestReport, Skip
 
@@ -290,3 +327,60 @@ def test_generated_answer_streams_and_show_checks_marks_dropped_sentences(
     assert "dropped as unsupported" in page
     hidden = chat.rerender(views[-1].turns, False)
     assert escape(invented) not in hidden  # without checks only the answer shows
+
+
+def test_library_sorts_filters_reads_and_deletes_in_bulk(services: Services,
+                                                         tmp_path: Path) -> None:
+    from ui.chat import ChatHandlers
+
+    stories = [("Alpha dam opens", "Wire", "2025-01-05"), ("Zebra crossing", "Daily", "2025-02-01"),
+               ("Middle of the road", "Wire", "")]
+    for n, (title, source, published) in enumerate(stories):
+        date_line = f"published: {published}\n" if published else ""
+        (tmp_path / f"s{n}.txt").write_text(
+            f"---\ntitle: {title}\nsource: {source}\n{date_line}---\n{title} was reported on "
+            f"by the {source} desk in a short story number {n} about the valley.\n",
+            encoding="utf-8")
+    library = LibraryHandlers(services)
+    library.ingest([str(tmp_path / f"s{n}.txt") for n in range(3)], "")
+    mine = {t for t, _, _ in stories}
+
+    def titles(**how: object) -> list[str]:
+        return [r.article.title for r in library.articles(**how) if r.article.title in mine]  # type: ignore[arg-type]
+
+    assert titles(sort="title") == ["Alpha dam opens", "Middle of the road", "Zebra crossing"]
+    assert titles(sort="newest") == ["Zebra crossing", "Alpha dam opens", "Middle of the road"]
+    assert titles(sort="oldest") == ["Alpha dam opens", "Zebra crossing", "Middle of the road"]
+    assert titles(sort="outlet")[0] == "Zebra crossing"  # Daily before Wire
+    assert titles(outlets=["Wire"]) == ["Alpha dam opens", "Middle of the road"]
+    assert titles(since="2025-01-06") == ["Zebra crossing"]  # undated ones only without dates
+    assert titles(until="2025-01-05") == ["Alpha dam opens"]
+    assert "Wire" in library.outlets() and "Daily" in library.outlets()
+    table = render_library(library.articles(sort="title"))
+    assert 'class="nr-read"' in table and "nr-delete-picked" in table and "<a " not in table
+    assert "No articles match" in render_library([], "", filtered=True)
+
+    record = library.articles("Alpha")[0]
+    reader = ChatHandlers(Assistant(services)).open_article(record.article.id)
+    assert "Alpha dam opens" in reader and "2025-01-05" in reader and "nr-cited" not in reader
+    ids = [r.article.id for r in library.articles() if r.article.title in mine][:2]
+    assert sorted(library.delete_many(ids)) == sorted(ids)
+    assert len(titles()) == 1
+
+
+def test_regenerate_asks_the_last_question_again_and_stop_marks_the_turn(
+        chat: ChatHandlers) -> None:
+    from ui.app import _regenerate, _stopped
+    from ui.render import ChatTurn
+
+    form = ("extractive", 5, "", "", [], False, "")
+    empty = list(_regenerate(chat, [], *form))
+    assert "Nothing to regenerate" in empty[-1][4]
+    turns = final_view(chat, QUESTION)[-1].turns
+    again = list(_regenerate(chat, turns, *form))[-1]
+    assert [t.question for t in again[2]] == [QUESTION]  # replaced, not added
+    assert again[2][0].answer is not None
+    stopped, shown = _stopped([*turns, ChatTurn("When?", "They will")], False)
+    assert stopped[-1].error == "Stopped." and "nr-streaming" not in shown
+    assert "They will" in shown and "Stopped." in shown  # what had come is kept
+    assert _stopped(turns, False)[0] == turns

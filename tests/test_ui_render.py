@@ -54,9 +54,22 @@ def test_a_whole_sentence_answer_and_the_quotes_style_quote_once() -> None:
         shown = page(answer)
         assert visible_text(shown).count(LAND) == 1
         assert shown.count("<blockquote") == 0  # shown above, so its entry names the source only
-        assert shown.count('class="nr-cite-title"') == len(answer.citations)
+        # One card per cited article: its title, day and outlet once, its citations inside.
+        articles = {c.article_id for c in answer.citations}
+        assert shown.count('class="nr-cite-title"') == len(articles) == 1
+        assert shown.count('class="nr-citation"') == len(answer.citations)
+        assert visible_text(shown).count(TITLE) == 1
     quotes = page(quotes_answer())
     assert f'data-cite="2" title="Show source">{escape(PESKOV)}</span>' in quotes
+
+
+def test_a_rewritten_follow_up_says_what_was_searched() -> None:
+    base = short_answer_answer()
+    follow_up = base.model_copy(update={"question": "And when?",
+                                        "standalone_question": "When will Trump and Putin talk?"})
+    assert "searched for: When will Trump and Putin talk?" in page(follow_up)
+    same = base.model_copy(update={"standalone_question": base.question})
+    assert "searched for" not in page(same) and "searched for" not in page(base)
 
 
 def test_written_prose_keeps_its_markers_and_its_sources_are_quoted() -> None:

@@ -96,7 +96,7 @@ class ChatHandlers:
 
     def _view(self, turns: list[ChatTurn], form: AskForm, hits: Sequence[Hit]) -> ChatView:
         return ChatView(render_transcript(turns, form.show_checks), turns,
-                        render_sources(hits))
+                        render_sources(hits, len(turns) - 1 if hits else None))
 
     def rerender(self, turns: Sequence[ChatTurn], show_checks: bool) -> str:
         return render_transcript(turns, show_checks)
@@ -109,10 +109,53 @@ class ChatHandlers:
             return render_missing_article(citation)
         return render_article(record.article, citation)
 
+    def turn_sources(self, turns: Sequence[ChatTurn], turn_index: int) -> str:
+        """The retrieved-sources table of answer `turn_index` (the one being read)."""
+        answer = turns[turn_index].answer if 0 <= turn_index < len(turns) else None
+        return render_sources(answer.sources if answer else (), turn_index)
+
+    def open_article(self, article_id: str) -> str:
+        """The source pane as a reader for one library article."""
+        record = self.assistant.services.index.catalog.get(article_id)
+        if record is None:
+            raise NotFoundError("that article is no longer in the library")
+        return render_article(record.article, None)
+
+    def examples(self, count: int = 3) -> list[str]:
+        """Questions about the newest articles' headlines, for the example buttons."""
+        records = self.assistant.services.index.catalog.list_articles()
+        return example_questions([r.article.title for r in records], count)
+
     def source_choices(self) -> list[str]:
         """The outlets in the library, for the source filter."""
         records = self.assistant.services.index.catalog.list_articles()
         return sorted({r.article.source for r in records if r.article.source})
+
+
+def check_question(question: str, form: AskForm) -> tuple[str, str]:
+    """(message for the question box, message for the dates): empty when all is well."""
+    try:
+        form.options()
+        dates = ""
+    except ConfigError as exc:
+        dates = str(exc)
+    return ("" if question.strip() else "Type a question first."), dates
+
+
+def example_questions(titles: Sequence[str], count: int = 3) -> list[str]:
+    """A question per headline (newest first), each headline once.
+
+    >>> example_questions(["Dam opens in the valley", "Dam opens in the valley", ""])
+    ['What does the news say about “Dam opens in the valley”?']
+    """
+    seen: list[str] = []
+    for title in titles:
+        title = " ".join(title.split()).rstrip(".?!")
+        if title and title not in seen and len(title) <= 120:
+            seen.append(title)
+        if len(seen) == count:
+            break
+    return [f"What does the news say about “{title}”?" for title in seen]
 
 
 def find_citation(turns: Sequence[ChatTurn], turn_index: int, n: int) -> Citation:

@@ -1,8 +1,8 @@
 """Ingest and Library handlers: uploads saved safely under the data dir, reports, deletion.
 
-    >>> handlers = LibraryHandlers(services)                   # doctest: +SKIP
-    >>> report = handlers.ingest(["/tmp/gradio/ab12/story.txt"],        # doctest: +SKIP
-    ...     "https://example.com/a")
+    >>> handlers = LibraryHandlers(services)                          # doctest: +SKIP
+    >>> done = handlers.ingest_and_check(["/tmp/gradio/ab12/story.txt"],
+    ...                                  "https://example.com/a")     # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.catalog import ArticleRecord
@@ -18,10 +19,20 @@ from ingest.models import IngestReport, Skip
 from ingest.reporting import SHOWN_PER_REASON, reason_kind
 from ingest.sources import is_url
 from newsrag.errors import IngestError, NotFoundError
+from rag.answer_layout import day
 from rag.services import Services
-from ui.render import escape, link, plural
+from ui.render import escape, plural
 
 OnProgress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Done:
+    """An ingest run as the Ingest tab reports it: the titles added, the duplicates refused."""
+
+    report: IngestReport
+    titles: tuple[str, ...] = ()  # of the articles added, in order
+    duplicates: tuple[tuple[str, str], ...] = ()  # (title, why: "same URL as “…”")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
@@ -62,9 +73,44 @@ class LibraryHandlers:
         shutil.copyfile(source, target)
         return target
 
+    def ingest_and_check(self, files: Sequence[str], urls: str,
+                         on_progress: OnProgress | None = None) -> Done:
+        """`ingest`, then each added article that repeats one already in the library (the
+        same URL, or the same content) is taken out again and reported as a duplicate."""
+        report = self.ingest(files, urls, on_progress)
+        added = [a for a in report.added if a]
+        records = {r.article.id: r.article for r in self.services.index.catalog.list_articles()}
+        duplicates: list[tuple[str, str]] = []
+        removed: list[str] = []
+        for position, article_id in enumerate(added):
+            new = records.get(article_id)
+            if new is None:
+                continue
+            later = set(added[position:])
+            for other in records.values():
+                if other.id in later or other.id in removed:
+                    continue
+                if new.url and other.url == new.url:
+                    why = f"same URL as “{other.title or 'Untitled'}”"
+                elif other.content_hash == new.content_hash:
+                    why = f"same content as “{other.title or 'Untitled'}”"
+                else:
+                    continue
+                duplicates.append((new.title or "Untitled", why))
+                removed.append(article_id)
+                break
+        if removed:
+            index = self.services.index
+            with index.writing():
+                index.remove(removed)
+            report.added = [a for a in report.added if a not in removed]
+        titles = tuple(records[a].title or "Untitled" for a in report.added if a in records)
+        return Done(report, titles, tuple(duplicates))
+
     def ingest(self, files: Sequence[str], urls: str,
                on_progress: OnProgress | None = None) -> IngestReport:
-        """Ingest uploaded files and pasted URLs (one per line, or separated by spaces)."""
+        """Ingest uploaded files and pasted URLs (one per line; a line of several URLs
+        separated by spaces is several URLs, any other line is one entry)."""
         from ingest.pipeline import ingest
 
         inputs: list[str] = []
@@ -75,11 +121,12 @@ class LibraryHandlers:
                 skipped.append(saved)
             else:
                 inputs.append(str(saved))
-        for word in urls.split():
-            if is_url(word):
-                inputs.append(word)
-            else:
-                skipped.append(Skip(word, "not an http(s) URL"))
+        for line in urls.splitlines():
+            words = line.split()
+            if words and all(is_url(word) for word in words):
+                inputs.extend(words)
+            elif words:
+                skipped.append(Skip(" ".join(words), "not an http(s) URL"))
         if not inputs:
             report = IngestReport(skipped=skipped)
             if not skipped:
@@ -91,11 +138,28 @@ class LibraryHandlers:
         report.skipped[:0] = skipped
         return report
 
-    def articles(self, query: str = "") -> list[ArticleRecord]:
-        """Library rows, newest first; `query` matches titles, case-insensitively."""
+    def articles(self, query: str = "", sort: str = "newest", outlets: Sequence[str] = (),
+                 since: str = "", until: str = "") -> list[ArticleRecord]:
+        """Library rows: `query` matches titles (case-insensitively), `outlets` and the days
+        `since`..`until` (YYYY-MM-DD, inclusive; undated articles only without them) filter;
+        sorted by `sort` (one of SORTS)."""
         needle = query.strip().casefold()
-        records = self.services.index.catalog.list_articles()
-        return [r for r in records if needle in r.article.title.casefold()]
+        wanted = set(outlets)
+        records = [r for r in self.services.index.catalog.list_articles()
+                   if needle in r.article.title.casefold()
+                   and (not wanted or r.article.source in wanted)
+                   and _in_days(r.article.published, since, until)]
+        return sort_records(records, sort)
+
+    def outlets(self) -> list[str]:
+        return sorted({r.article.source for r in self.services.index.catalog.list_articles()
+                       if r.article.source})
+
+    def delete_many(self, article_ids: Sequence[str]) -> list[str]:
+        """Delete several articles at once; the ids that were in the library."""
+        index = self.services.index
+        with index.writing():
+            return index.remove(list(article_ids))
 
     def delete(self, article_id: str) -> str:
         index = self.services.index
@@ -106,19 +170,59 @@ class LibraryHandlers:
         return removed[0]
 
 
+SORTS = {"newest": "Newest first", "oldest": "Oldest first", "title": "Title", "outlet": "Outlet"}
+
+
+def sort_records(records: Sequence[ArticleRecord], sort: str) -> list[ArticleRecord]:
+    """Undated articles last whichever way dates are sorted."""
+    def dated(r: ArticleRecord) -> tuple[bool, str]:
+        return (not r.article.published, r.article.published or "")
+
+    if sort == "oldest":
+        return sorted(records, key=dated)
+    if sort == "title":
+        return sorted(records, key=lambda r: r.article.title.casefold())
+    if sort == "outlet":
+        return sorted(records, key=lambda r: (r.article.source.casefold() or "\uffff",
+                                              r.article.title.casefold()))
+    newest = sorted(records, key=lambda r: r.article.published or "", reverse=True)
+    return sorted(newest, key=lambda r: not r.article.published)
+
+
+def _in_days(published: str | None, since: str, until: str) -> bool:
+    if not (since or until):
+        return True
+    day_ = (published or "")[:10]
+    return bool(day_) and (not since or day_ >= since[:10]) and (not until or day_ <= until[:10])
+
+
 def _progress_text(report: IngestReport) -> str:
     return (f"{len(report.added)} added, {len(report.updated)} updated, "
             f"{report.unchanged} unchanged, {len(report.skipped)} skipped …")
 
 
-def render_report(report: IngestReport) -> str:
-    """The ingest summary, each skip's and warning's reason (at most SHOWN_PER_REASON of one
-    kind: a file of 200k bad records is one line and a count, not 200k list items)."""
+def render_report(report: IngestReport | Done) -> str:
+    """The ingest summary, the titles added, duplicates, each skip's and warning's reason (at
+    most SHOWN_PER_REASON of one kind: a file of 200k bad records is one line and a count, not
+    200k list items). Files are named without the server's folders."""
+    done = report if isinstance(report, Done) else Done(report)
+    report = done.report
+    duplicates = (f" · <strong>{len(done.duplicates)}</strong> duplicate"
+                  f"{'' if len(done.duplicates) == 1 else 's'}" if done.duplicates else "")
     summary = (f"<strong>{len(report.added)}</strong> added · <strong>{len(report.updated)}"
                f"</strong> updated · <strong>{report.unchanged}</strong> unchanged · "
-               f"<strong>{len(report.skipped)}</strong> skipped · {report.chunks} chunks "
-               f"embedded in {report.seconds:.1f} s")
-    details = _listed(report.skipped, "nr-skips", "skipped")
+               f"<strong>{len(report.skipped)}</strong> skipped{duplicates} · "
+               f"{plural(report.chunks, 'chunk')} embedded in {report.seconds:.1f} s")
+    details = ""
+    if done.titles:
+        items = "".join(f"<li>{escape(title)}</li>" for title in done.titles[:50])
+        more = f"<li>… and {len(done.titles) - 50:,} more</li>" if len(done.titles) > 50 else ""
+        details += f'<div>Added:</div><ul class="nr-added">{items}{more}</ul>'
+    if done.duplicates:
+        items = "".join(f"<li>{escape(title)}: not added again ({escape(why)})</li>"
+                        for title, why in done.duplicates)
+        details += f'<div>Duplicates:</div><ul class="nr-duplicates">{items}</ul>'
+    details += _listed(report.skipped, "nr-skips", "skipped")
     details += _listed(report.warnings, "nr-warnings", "warnings")
     kind = "nr-report-warn" if report.skipped and not report.stored else "nr-report"
     return f'<div class="{kind}" role="status">{summary}{details}</div>'
@@ -131,26 +235,46 @@ def _listed(items: Sequence[Skip], css: str, label: str) -> str:
         kind = reason_kind(item.reason)
         shown[kind] += 1
         if shown[kind] <= SHOWN_PER_REASON:
-            rows.append(f"<li><code>{escape(item.location)}</code>: {escape(item.reason)}</li>")
+            rows.append(f"<li><code>{escape(shown_location(item.location))}</code>: "
+                        f"{escape(item.reason)}</li>")
     rows += [f"<li>… and {count - SHOWN_PER_REASON:,} more {label} for "
              f"“{escape(kind)}”</li>" for kind, count in shown.items()
              if count > SHOWN_PER_REASON]
     return f'<ul class="{css}">{"".join(rows)}</ul>' if rows else ""
 
 
-def render_library(records: Sequence[ArticleRecord], query: str = "") -> str:
-    """The article table; each row has a delete button (handled by the app's script)."""
+def shown_location(location: str) -> str:
+    """A URL as it is; a file as its name (and record number), without server folders.
+
+    >>> shown_location("/srv/data/uploads/story.jsonl:12"), shown_location("https://x.org/a")
+    ('story.jsonl:12', 'https://x.org/a')
+    """
+    if is_url(location) or ("/" not in location and "\\" not in location):
+        return location
+    return re.split(r"[\\/]", location)[-1]
+
+
+def render_library(records: Sequence[ArticleRecord], query: str = "",
+                   filtered: bool = False) -> str:
+    """The article table: a title opens the article in the reader beside it, a row's Delete
+    and "Delete selected" (ticked rows) ask first (handled by the app's script)."""
     if not records:
-        what = "match that search" if query.strip() else "are ingested yet (see the Ingest tab)"
+        what = ("match that search" if query.strip() or filtered
+                else "are ingested yet (see the Ingest tab)")
         return f'<div class="nr-note">No articles {what}.</div>'
     rows = "".join(
-        f'<tr><td>{link(r.article.url, r.article.title or "Untitled")}</td>'
-        f'<td>{escape((r.article.published or "undated")[:10])}</td>'
+        f'<tr><td><input type="checkbox" class="nr-pick" value="{escape(r.article.id)}" '
+        f'aria-label="Select {escape(r.article.title)}"></td>'
+        f'<td><button type="button" class="nr-read" data-read="{escape(r.article.id)}">'
+        f'{escape(r.article.title or "Untitled")}</button></td>'
+        f"<td>{escape(day(r.article.published))}</td>"
         f"<td>{escape(r.article.source)}</td><td>{r.n_chunks}</td>"
         f'<td><button type="button" class="nr-delete" data-delete="{escape(r.article.id)}" '
         f'data-title="{escape(r.article.title)}">Delete</button></td></tr>'
         for r in records)
-    return (f'<div class="nr-note">{plural(len(records), "article")}</div>'
-            '<table class="nr-library"><thead><tr><th>Title</th><th>Date</th><th>Source</th>'
-            "<th>Chunks</th><th></th></tr>"
+    return (f'<div class="nr-library-bar"><span class="nr-note">'
+            f'{plural(len(records), "article")}</span> <button type="button" '
+            'class="nr-delete-picked">Delete selected</button></div>'
+            '<table class="nr-library"><thead><tr><th></th><th>Title</th><th>Date</th>'
+            "<th>Source</th><th>Chunks</th><th></th></tr>"
             f"</thead><tbody>{rows}</tbody></table>")

@@ -81,6 +81,8 @@ def _render_turn(index: int, turn: ChatTurn, show_checks: bool,
     question = f'<div class="nr-q"><span class="nr-who">You</span>{escape(turn.question)}</div>'
     if turn.error:
         body = f'<div class="nr-error" role="alert">{escape(turn.error)}</div>'
+        if turn.text and turn.answer is None:  # stopped: what had come is kept
+            body = f'<div class="nr-a nr-stopped">{_marked_text(turn.text)}{body}</div>'
     elif turn.answer is None:
         body = (f'<div class="nr-a nr-streaming" aria-busy="true">{_marked_text(turn.text)}'
                 '<span class="nr-cursor"></span></div>')
@@ -110,10 +112,43 @@ def _render_answer(index: int, answer: Answer, show_checks: bool,
     if layout.prose:
         top += '<p class="nr-text">' + " ".join(_prose(index, s) for s in layout.prose) + "</p>"
     chosen = selected[1] if selected and selected[0] == index else None
-    citations = "".join(_render_citation(index, e, e.citation.n == chosen)
-                        for e in layout.evidence)
-    return (f'<div class="nr-a" data-answer="{index}">{top}{_window(layout)}'
-            f'<ol class="nr-citations" aria-label="Citations">{citations}</ol>{checks}</div>')
+    return (f'<div class="nr-a" data-answer="{index}">{_searched(answer)}{top}{_window(layout)}'
+            f"{_cards(index, layout.evidence, chosen)}{_tools(index)}{checks}</div>")
+
+
+def _searched(answer: Answer) -> str:
+    """The follow-up as rewritten for the search, when it differs from what was typed."""
+    searched = answer.standalone_question.strip()
+    if not searched or searched.casefold() == answer.question.strip().casefold():
+        return ""
+    shown = searched if len(searched) <= 160 else searched[:159].rstrip() + "…"
+    return (f'<div class="nr-searched nr-note" title="{escape(searched)}">searched for: '
+            f"{escape(shown)}</div>")
+
+
+def _tools(index: int) -> str:
+    """Per-answer actions run in the browser (the app's script copies the answer's text)."""
+    return (f'<div class="nr-tools"><button type="button" class="nr-copy" data-copy="{index}" '
+            'title="Copy the answer and its sources">Copy</button></div>')
+
+
+def _cards(index: int, evidence: Sequence[Evidence], chosen: int | None) -> str:
+    """One compact card per cited article (title, day, outlet once), its citations inside."""
+    groups: dict[str, list[Evidence]] = {}
+    for entry in evidence:
+        groups.setdefault(entry.citation.article_id, []).append(entry)
+    cards = "".join(_card(index, entries, chosen) for entries in groups.values())
+    return f'<ol class="nr-citations" aria-label="Citations">{cards}</ol>'
+
+
+def _card(index: int, entries: Sequence[Evidence], chosen: int | None) -> str:
+    first = entries[0].citation
+    head = (f'<div class="nr-card-head"><span class="nr-cite-title">'
+            f'{escape(first.title or "Untitled")}</span> '
+            f'<span class="nr-meta">{_origin(first.published, first.source)}</span></div>')
+    items = "".join(_render_citation(index, e, e.citation.n == chosen) for e in entries)
+    return (f'<li class="nr-card" data-article="{escape(first.article_id)}">{head}'
+            f'<ul class="nr-card-cites">{items}</ul></li>')
 
 
 def _marked_text(text: str, turn: int | None = None) -> str:
@@ -172,10 +207,8 @@ def _render_citation(turn: int, entry: Evidence, selected: bool) -> str:
     quote = (f'<blockquote class="nr-quote">{_quote(citation.text, entry.highlight)}'
              "</blockquote>" if entry.quote else "")
     return (f'<li class="nr-citation"{current}><button type="button" class="nr-cite-open" '
-            f'data-turn="{turn}" data-cite="{citation.n}">[{citation.n}]</button> '
-            f'<span class="nr-cite-title">{escape(citation.title or "Untitled")}</span> '
-            f'<span class="nr-meta">{_origin(citation.published, citation.source)}</span> '
-            f'{link(citation.url, "link", fallback=False)}{quote}</li>')
+            f'data-turn="{turn}" data-cite="{citation.n}" title="Show source [{citation.n}]">'
+            f"[{citation.n}]</button>{quote}</li>")
 
 
 def _quote(text: str, highlight: tuple[int, int] | None) -> str:
@@ -187,15 +220,20 @@ def _quote(text: str, highlight: tuple[int, int] | None) -> str:
             f"{escape(text[end:])}")
 
 
-def render_article(article: Article, citation: Citation) -> str:
-    """The cited article with the cited sentence highlighted in its paragraph."""
+CLOSE_PANE = ('<button type="button" class="nr-close" aria-label="Close the source pane">'
+              "Close</button>")
+
+
+def render_article(article: Article, citation: Citation | None, label: str = "") -> str:
+    """The article, with the cited sentence (if any) highlighted in its paragraph."""
     meta = " · ".join(escape(p) for p in (
-        article.source, article.published or "undated", ", ".join(article.authors)) if p)
+        article.source, day(article.published), ", ".join(article.authors)) if p)
     paragraphs = "".join(
         f"<p>{_highlighted(article.text, start, end, citation)}</p>"
         for start, end in paragraph_spans(article.text))
-    return (f'<article class="nr-article" data-article="{escape(article.id)}">'
-            f'<div class="nr-pane-label">Source [{citation.n}]</div>'
+    label = label or (f"Source [{citation.n}]" if citation else "Article")
+    return (f'<article class="nr-article" data-article="{escape(article.id)}">{CLOSE_PANE}'
+            f'<div class="nr-pane-label">{escape(label)}</div>'
             f"<h3>{escape(article.title or 'Untitled')}</h3>"
             f'<div class="nr-meta">{meta} {link(article.url, "· open original", fallback=False)}'
             f"</div>{paragraphs}</article>")
@@ -211,7 +249,9 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
-def _highlighted(text: str, start: int, end: int, citation: Citation) -> str:
+def _highlighted(text: str, start: int, end: int, citation: Citation | None) -> str:
+    if citation is None:
+        return escape(text[start:end])
     lo, hi = max(start, citation.char_start), min(end, citation.char_end)
     if lo >= hi:
         return escape(text[start:end])
@@ -221,16 +261,19 @@ def _highlighted(text: str, start: int, end: int, citation: Citation) -> str:
 
 def render_missing_article(citation: Citation) -> str:
     """The pane when the cited article was deleted since the answer."""
-    return (f'<div class="nr-article"><h3>{escape(citation.title)}</h3><p class="nr-note">'
+    return (f'<div class="nr-article">{CLOSE_PANE}<h3>{escape(citation.title)}</h3>'
+            '<p class="nr-note">'
             "This article is no longer in the library. The cited sentence was:</p>"
             f'<blockquote class="nr-quote"><mark class="nr-cited">{escape(citation.text)}'
             "</mark></blockquote></div>")
 
 
-def render_sources(hits: Sequence[Hit]) -> str:
-    """The retrieved articles, best first, with their best chunk score."""
+def render_sources(hits: Sequence[Hit], turn: int | None = None) -> str:
+    """The articles answer `turn` retrieved, best first, with their best chunk score."""
     if not hits:
         return '<div class="nr-note">Sources appear here after a question.</div>'
+    caption = (f'<div class="nr-pane-label" data-sources-of="{turn}">Retrieved for answer '
+               f"{turn + 1}</div>" if turn is not None else "")
     best: dict[str, Hit] = {}
     for hit in hits:
         if hit.article_id not in best or hit.score > best[hit.article_id].score:
@@ -238,7 +281,7 @@ def render_sources(hits: Sequence[Hit]) -> str:
     rows = "".join(
         f'<tr><td class="nr-score">{hit.score:.3f}</td>'
         f'<td>{link(hit.url, hit.title or "Untitled")}</td><td>{escape(hit.source)}</td>'
-        f'<td>{escape((hit.published or "undated")[:10])}</td></tr>'
+        f'<td>{escape(day(hit.published))}</td></tr>'
         for hit in sorted(best.values(), key=lambda h: -h.score))
-    return ('<table class="nr-sources"><thead><tr><th>Score</th><th>Article</th><th>Source</th>'
-            f"<th>Date</th></tr></thead><tbody>{rows}</tbody></table>")
+    return (f'{caption}<table class="nr-sources"><thead><tr><th>Score</th><th>Article</th>'
+            f"<th>Source</th><th>Date</th></tr></thead><tbody>{rows}</tbody></table>")

@@ -50,7 +50,6 @@ button.nr-marker:hover, button.nr-cite-open:hover { text-decoration: underline; 
 .nr-s-dropped .nr-check { color: #b91c1c; }
 .nr-check { font-size: .7rem; font-weight: 600; margin-left: .25rem; text-transform: uppercase;
             text-decoration: none; display: inline-block; }
-.nr-pane { max-height: 70vh; overflow-y: auto; }
 .nr-article h3 { margin: .2rem 0; }
 .nr-article p { line-height: 1.55; }
 .nr-pane-label { font-size: .75rem; text-transform: uppercase; letter-spacing: .05em;
@@ -62,30 +61,160 @@ mark.nr-cited { background: #fde047; color: #111; padding: 0 .1rem; border-radiu
 .nr-score { font-variant-numeric: tabular-nums; }
 .nr-report { border-left: 4px solid #16a34a; padding: .4rem .8rem; }
 .nr-report-warn { border-left: 4px solid #d97706; padding: .4rem .8rem; }
-button.nr-delete { border: 1px solid #f87171; color: #b91c1c; background: none;
-                   border-radius: 6px; padding: .1rem .5rem; cursor: pointer; }
+button.nr-delete, button.nr-delete-picked {
+    border: 1px solid #f87171; color: #b91c1c; background: none; border-radius: 6px;
+    padding: .1rem .5rem; cursor: pointer; }
+/* Layout: the transcript scrolls on its own, the question box stays in the viewport under
+   it, the source pane stays in view beside it (over the page on a narrow screen). */
+#nr-transcript { height: calc(100vh - 330px); min-height: 200px; overflow-y: auto !important;
+                 overscroll-behavior: contain; padding-right: .3rem; }
+#nr-side { position: sticky; top: .5rem; align-self: flex-start;
+           max-height: calc(100vh - 1rem); overflow-y: auto; }
+#nr-source { max-height: 62vh; overflow-y: auto !important; }
+#nr-sources { max-height: 28vh; overflow: auto !important; }
+#nr-input-row { flex-wrap: nowrap; align-items: center; }
+#nr-input-row button { min-width: 0; }
+.nr-inline-error { color: #b91c1c; font-size: .88rem; padding: .1rem .2rem; }
+.nr-examples { display: flex; flex-wrap: wrap; gap: .4rem; }
+button.nr-example { border: 1px solid var(--border-color-primary); border-radius: 999px;
+                    padding: .2rem .75rem; background: var(--background-fill-secondary);
+                    cursor: pointer; font-size: .85rem; text-align: left; color: inherit; }
+button.nr-example:hover { border-color: var(--color-accent); }
+.nr-card { margin: .35rem 0; padding: .35rem .6rem; border: 1px solid var(--border-color-primary);
+           border-radius: 8px; background: var(--background-fill-primary); }
+.nr-card-cites { list-style: none; margin: .1rem 0 0 0; padding: 0; }
+.nr-card .nr-citation { margin: .15rem 0; display: flex; gap: .3rem; align-items: baseline; }
+.nr-card .nr-quote { margin: 0; }
+.nr-card .nr-citation:not(:has(blockquote)) { display: inline-flex; margin-right: .3rem; }
+.nr-card .nr-citation[aria-current] { background: var(--color-accent-soft); border-radius: 4px; }
+.nr-searched { font-style: italic; margin-bottom: .2rem; }
+.nr-tools { display: flex; gap: .4rem; justify-content: flex-end; }
+button.nr-copy { border: none; background: none; color: var(--body-text-color-subdued);
+                 font-size: .8rem; cursor: pointer; padding: 0 .2rem; }
+button.nr-copy:hover { color: var(--color-accent); }
+button.nr-close { display: none; border: 1px solid var(--border-color-primary);
+                  border-radius: 6px; background: none; padding: .1rem .6rem; cursor: pointer;
+                  color: inherit; float: right; }
+.nr-history label { width: 100%; }
+button.nr-read { border: none; background: none; padding: 0; color: var(--color-accent);
+                 cursor: pointer; font: inherit; text-align: left; }
+button.nr-read:hover { text-decoration: underline; }
+.nr-library-bar { display: flex; justify-content: space-between; align-items: center; }
+#nr-reader { max-height: 75vh; overflow-y: auto !important; }
+@media (max-width: 760px) {
+  #nr-transcript { height: calc(100vh - 380px); }
+  #nr-side { position: fixed; left: 0; right: 0; bottom: 0; top: auto; z-index: 1000;
+             max-height: 85vh; margin: 0; padding: .8rem; border-radius: 14px 14px 0 0;
+             background: var(--background-fill-primary); box-shadow: 0 -6px 24px #0005;
+             visibility: hidden; transform: translateY(105%); transition: transform .2s; }
+  #nr-side.nr-open { visibility: visible; transform: none; }
+  #nr-source { max-height: 55vh; }
+  button.nr-close { display: inline-block; position: sticky; top: 0; z-index: 1;
+                    background: var(--background-fill-primary); }
+  .nr-sources td:first-child, .nr-sources th:first-child { display: none; }
+}
 """
 
-# Clicks on [n] markers and numbered citations (delegated: the pane is re-rendered while an
-# answer streams) trigger the component's click event with the turn and citation number.
+# Clicks on [n] markers and citations (delegated: the pane is re-rendered while an answer
+# streams) trigger the component's click event with the turn and citation number; Copy copies
+# an answer's text and sources. A new question or streamed text keeps the end in view; other
+# re-renders (show checks) keep the reader's place.
 TRANSCRIPT_JS = """
+const box = () => element.closest('#nr-transcript') || element;
+let turns = 0;
+// On a phone the history sidebar starts closed (its toggle opens it over the page).
+if (window.matchMedia('(max-width: 760px)').matches) {
+  let tries = 0;
+  const close = () => {
+    const bar = document.querySelector('#nr-sidebar');
+    if (bar && bar.classList.contains('open')) bar.querySelector('.toggle-button').click();
+    else if (!bar && tries++ < 40) setTimeout(close, 50);
+  };
+  close();
+}
 element.addEventListener('click', (event) => {
+  const copy = event.target.closest('[data-copy]');
+  if (copy) {
+    const turn = element.querySelector('.nr-turn[data-turn="' + copy.dataset.copy + '"] .nr-a');
+    const text = turn ? turn.innerText.replace(/\\n?Copy$/, '').trim() : '';
+    const done = () => {
+      copy.textContent = 'Copied';
+      setTimeout(() => { copy.textContent = 'Copy'; }, 1500);
+    };
+    if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, () => {});
+    return;
+  }
   const button = event.target.closest('[data-cite]');
   if (!button) return;
   trigger('click', {turn: Number(button.dataset.turn), n: Number(button.dataset.cite)});
 });
+watch('value', () => {
+  const scroller = box();
+  const count = element.querySelectorAll('.nr-turn').length;
+  const streaming = element.querySelector('.nr-streaming');
+  if (count !== turns || streaming) scroller.scrollTop = scroller.scrollHeight;
+  turns = count;
+});
 """
 
-# Brings the highlighted sentence into view whenever the source pane changes.
+# Whenever the source pane changes: on a narrow screen it opens over the page; the highlighted
+# sentence is scrolled to the middle of the pane, scrolling only the pane (never the page or
+# the transcript).
 SOURCE_PANE_JS = """
+const side = () => document.getElementById('nr-side');
+const narrow = () => window.matchMedia('(max-width: 760px)').matches;
+element.addEventListener('click', (event) => {
+  if (event.target.closest('.nr-close') && side()) side().classList.remove('nr-open');
+});
 watch('value', () => {
+  const pane = element.closest('#nr-source') || element;
+  if (narrow() && side() && element.querySelector('.nr-article')) side().classList.add('nr-open');
   const mark = element.querySelector('mark.nr-cited');
-  if (mark) mark.scrollIntoView({block: 'center'});
+  if (!mark) { pane.scrollTop = 0; return; }
+  const r = mark.getBoundingClientRect(), p = pane.getBoundingClientRect();
+  pane.scrollTop += (r.top - p.top) - Math.max(0, (pane.clientHeight - r.height) / 2);
+});
+"""
+
+# Before a question is sent, the date fields' text as typed: the date picker keeps its last
+# valid value when something like "June 2022" is typed, and the server should say so rather
+# than ask with a date the user did not mean. The form's last five inputs are since, until,
+# sources, checks, as of.
+RAW_DATES_JS = """
+(...args) => {
+  const typed = (id) => {
+    const input = document.querySelector('#' + id + ' input');
+    return input ? input.value : null;
+  };
+  const n = args.length;
+  [['nr-since', n - 5], ['nr-until', n - 4], ['nr-as-of', n - 1]].forEach(([id, i]) => {
+    const value = typed(id);
+    if (value !== null) args[i] = value;
+  });
+  return args;
+}
+"""
+
+# Example questions ask on click.
+EXAMPLES_JS = """
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('[data-example]');
+  if (button) trigger('click', {question: button.dataset.example});
 });
 """
 
 LIBRARY_JS = """
 element.addEventListener('click', (event) => {
+  const read = event.target.closest('[data-read]');
+  if (read) { trigger('click', {read: read.dataset.read}); return; }
+  if (event.target.closest('.nr-delete-picked')) {
+    const ids = [...element.querySelectorAll('input.nr-pick:checked')].map((box) => box.value);
+    const question = 'Delete ' + ids.length + ' selected article(s) and their chunks?';
+    if (ids.length && window.confirm(question)) {
+      trigger('click', {delete_many: ids.join(',')});
+    }
+    return;
+  }
   const button = event.target.closest('[data-delete]');
   if (!button) return;
   if (window.confirm('Delete \\u201c' + button.dataset.title + '\\u201d and its chunks?')) {
