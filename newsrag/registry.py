@@ -62,6 +62,13 @@ class Registry(Generic[F]):
     def unregister(self, name: str) -> None:
         self._targets.pop(name, None)
 
+    def snapshot(self) -> dict[str, F | str]:
+        """What is registered now (tests restore it after registering fakes)."""
+        return dict(self._targets)
+
+    def restore(self, snapshot: dict[str, F | str]) -> None:
+        self._targets = dict(snapshot)
+
     def names(self) -> list[str]:
         """Every backend that can be chosen by name (not counting module:factory ones)."""
         installed = {ep.name for ep in metadata.entry_points(group=self.group)}

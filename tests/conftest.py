@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,21 @@ def rtqa_records(limit: int) -> list[dict[str, Any]]:
     path = SHARED_DATA / "realtimeqa-dev" / "corpus.jsonl"
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line, _ in zip(handle, range(limit), strict=False)]
+
+
+@pytest.fixture(autouse=True)
+def registries_restored() -> Iterator[None]:
+    """What a test registers (a fake generator, judge, embedder or store) is gone after it."""
+    from ingest.embed import EMBEDDERS
+    from ingest.store import STORES
+    from rag.generators import CHAT_MODELS
+    from rag.judge import JUDGES
+
+    saved = [(registry, registry.snapshot()) for registry in (EMBEDDERS, STORES, CHAT_MODELS,
+                                                              JUDGES)]
+    yield
+    for registry, snapshot in saved:
+        registry.restore(snapshot)
 
 
 _FAILED_FILES: set[str] = set()

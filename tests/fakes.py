@@ -9,6 +9,8 @@ import time
 from collections.abc import Sequence
 
 from newsrag.settings import EmbeddingSettings
+from rag.judge import JudgeBase
+from rag.text import content_words
 
 DIMENSIONS = 64
 _WORD = re.compile(r"\w+")
@@ -96,3 +98,23 @@ class ScriptedChat:
     def prompts(self) -> list[str]:
         """The last message's content of each call (where newsrag puts the whole prompt)."""
         return [call[-1]["content"] for call in self.calls]
+
+
+class OverlapJudge(JudgeBase):
+    """Supported when most of the claim's content words appear in the cited sentences; the
+    eval bar is lower than grounding's, as with the real judge."""
+
+    name = "overlap"
+    threshold = 0.5
+
+    @property
+    def strict_threshold(self) -> float:
+        return 0.75
+
+    def score(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> list[float]:
+        scores = []
+        for claim, evidence in pairs:
+            wanted = content_words(claim)
+            have = set().union(*(content_words(e) for e in evidence)) if evidence else set()
+            scores.append(len(wanted & have) / len(wanted) if wanted else 0.0)
+        return scores

@@ -12,8 +12,7 @@ from rag.grounding import (
     parse_markers,
     renumber,
 )
-from rag.judge import JudgeBase
-from rag.text import content_words
+from tests.fakes import OverlapJudge
 
 
 def cite(n: int, text: str, article_id: str = "a", title: str = "T", source: str = "S",
@@ -21,26 +20,6 @@ def cite(n: int, text: str, article_id: str = "a", title: str = "T", source: str
     return SourceSentence(n=n, article_id=article_id, title=title, url="", source=source,
                           published=published, text=text, char_start=start,
                           char_end=start + len(text))
-
-
-class OverlapJudge(JudgeBase):
-    """Supported when most of the claim's content words appear in the cited sentences; the
-    eval bar is lower than grounding's, as with the real judge."""
-
-    name = "overlap"
-    threshold = 0.5
-
-    @property
-    def strict_threshold(self) -> float:
-        return 0.75
-
-    def score(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> list[float]:
-        scores = []
-        for claim, evidence in pairs:
-            wanted = content_words(claim)
-            have = set().union(*(content_words(e) for e in evidence)) if evidence else set()
-            scores.append(len(wanted & have) / len(wanted) if wanted else 0.0)
-        return scores
 
 
 def _source(n: int, text: str) -> SourceSentence:
