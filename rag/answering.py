@@ -27,6 +27,7 @@ from typing import Any
 from ingest.store import Filters
 from newsrag.errors import NewsragError
 from rag.answer_layout import day
+from rag.answer_stream import AnswerStream
 from rag.conversation import rewrite_followup, to_turns
 from rag.extractive import count_screened, pick_extractive, prompt_sources, relevance
 from rag.generators import EXTRACTIVE, ChatModel, make_chat_model
@@ -115,14 +116,18 @@ class Assistant:
     def answer(self, question: str, history: Iterable[Any] | None = None,
                options: AskOptions | None = None) -> Answer:
         """The final Answer (see `stream` for the deltas)."""
-        return final_answer(self.stream(question, history, options))
+        with self.stream(question, history, options) as stream:
+            return stream.answer
 
     def stream(self, question: str, history: Iterable[Any] | None = None,
-               options: AskOptions | None = None) -> Iterator[str | Answer]:
-        """Text deltas of the answer as it is written, then the Answer."""
+               options: AskOptions | None = None) -> AnswerStream:
+        """The answer's text deltas as it is written, then `.answer`."""
         if not question.strip():
             raise NewsragError("type a question first")
-        options = options or AskOptions()
+        return AnswerStream(self._stream(question, history, options or AskOptions()))
+
+    def _stream(self, question: str, history: Iterable[Any] | None,
+                options: AskOptions) -> Iterator[str | Answer]:
         run = _Run(question)
         standalone = self.standalone_question(question, history, options.generator)
         run.time("rewrite_s")
@@ -131,7 +136,7 @@ class Assistant:
         if found.window:
             run.window = (found.window.since.isoformat() if found.window.since else "",
                           found.window.until.isoformat() if found.window.until else "")
-        yield from self.respond(question, standalone, found.hits, options, run)
+        yield from self._respond(question, standalone, found.hits, options, run)
 
     def standalone_question(self, question: str, history: Iterable[Any] | None,
                             generator: str | None = None) -> str:
@@ -141,11 +146,13 @@ class Assistant:
         return rewrite_followup(question, to_turns(history), self.chat_model(generator))
 
     def respond(self, question: str, standalone: str, hits: list[Hit],
-                options: AskOptions | None = None, run: _Run | None = None
-                ) -> Iterator[str | Answer]:
+                options: AskOptions | None = None) -> AnswerStream:
         """Answer from already retrieved hits: refuse, quote, or generate and ground."""
-        run = run or _Run(question)
-        options = options or AskOptions()
+        return AnswerStream(self._respond(question, standalone, hits, options or AskOptions(),
+                                          _Run(question)))
+
+    def _respond(self, question: str, standalone: str, hits: list[Hit], options: AskOptions,
+                 run: _Run) -> Iterator[str | Answer]:
         run.standalone, run.hits = standalone, hits
         run.time("retrieve_s")
         run.reading = read(standalone, hits, self.services.index.embedder, options.reference)
@@ -198,14 +205,6 @@ class Assistant:
             return
         yield _generated_answer(run, result, chat.name, dropped, seeded=seed is not None,
                                 fallback=not written)
-
-
-def final_answer(items: Iterable[str | Answer]) -> Answer:
-    """The Answer that ends a stream of deltas."""
-    for item in items:
-        if isinstance(item, Answer):
-            return item
-    raise AssertionError("the answer stream ended without an Answer")
 
 
 def _answer_sentence(sentence: GroundedSentence) -> AnswerSentence:

@@ -14,10 +14,11 @@ reused, so repeated calls pay model loading once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from newsrag.settings import Settings, load_settings
+from rag.answer_stream import AnswerStream
 from rag.answering import AskOptions, Assistant
 from rag.models import Answer
 
@@ -48,6 +49,6 @@ def answer(question: str, history: Iterable[Any] | None = None,
 
 
 def stream_answer(question: str, history: Iterable[Any] | None = None,
-                  settings: Settings | None = None, **options: Any) -> Iterator[str | Answer]:
-    """Text deltas of the answer as it is written, then the final Answer."""
+                  settings: Settings | None = None, **options: Any) -> AnswerStream:
+    """The answer's text deltas as it is written; `.answer` when done (see AnswerStream)."""
     return get_assistant(settings).stream(question, history, AskOptions(**options))

@@ -21,7 +21,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from pydantic import ConfigDict
 
 from ingest.store import Filters
-from rag.answering import AskOptions, Assistant, final_answer
+from rag.answering import AskOptions, Assistant
 from rag.models import Answer, Hit
 from rag.search import retrieve
 from rag.services import Services
@@ -73,8 +73,9 @@ def build_chain(assistant: Assistant, options: AskOptions | None = None
 
     def respond(inputs: dict[str, Any]) -> Answer:
         hits = [to_hit(document) for document in inputs["documents"]]
-        return final_answer(assistant.respond(
-            inputs["question"], inputs["standalone_question"], hits, options))
+        with assistant.respond(inputs["question"], inputs["standalone_question"], hits,
+                               options) as stream:
+            return stream.answer
 
     return (
         RunnablePassthrough.assign(standalone_question=RunnableLambda(standalone))

@@ -4,7 +4,7 @@ first, each cited sentence once with its title, day and outlet, declines, dates 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -13,6 +13,7 @@ import pytest
 from newsrag.cli.answer_view import print_checks, print_sources, print_view
 from newsrag.cli.chat import print_answer
 from rag.answer_layout import DECLINED, lay_out
+from rag.answer_stream import AnswerStream
 from rag.answering import AskOptions
 from rag.models import Answer, AnswerSentence
 from tests.conftest import SEED_TEXT
@@ -148,9 +149,8 @@ class ScriptedAssistant:
     def chat_model(self, generator: str | None = None) -> object | None:
         return object() if self.model else None
 
-    def stream(self, question: str, history: Any, options: Any) -> Iterator[str | Answer]:
-        yield from self.deltas
-        yield self.final
+    def stream(self, question: str, history: Any, options: Any) -> AnswerStream:
+        return AnswerStream(iter([*self.deltas, self.final]))
 
 
 def test_streamed_model_text_is_not_printed_twice(shown: Callable[..., str]) -> None:

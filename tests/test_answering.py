@@ -321,12 +321,13 @@ def test_streamed_deltas_add_up_to_the_answer(
     reply = (f"Trump and Putin will discuss land and power plants [{land}]. {HALLUCINATION} "
              f"[{land}] Trump and Putin spoke on the phone about a month ago. [{wrong}]")
     chat = ScriptedChat(reply)
-    items = list(Assistant(services).stream(QUESTION, options=AskOptions(
-        generator=generator_for(chat))))
-    *deltas, answer = items
+    with Assistant(services).stream(QUESTION, options=AskOptions(
+            generator=generator_for(chat))) as stream:
+        deltas = list(stream)
+        answer = stream.answer
     assert isinstance(answer, Answer)
     assert all(isinstance(d, str) for d in deltas) and len(deltas) >= 2
-    assert "".join(deltas) == answer.answer  # type: ignore[arg-type]
+    assert "".join(deltas) == answer.answer
     assert len(answer.sentences) == 2 and "Crimea" not in answer.answer
     phone_citation = answer.citations[answer.sentences[1].citations[0] - 1]
     assert "spoke on the phone" in phone_citation.text
@@ -341,10 +342,11 @@ def test_streamed_deltas_add_up_to_the_answer_in_flag_mode(
     for reply, fallback in ((f"{HALLUCINATION} [1]", True),
                             (f"{LAND} [{land}] {HALLUCINATION} [1]", False)):
         chat = ScriptedChat(reply)
-        *deltas, answer = Assistant(services).stream(
+        stream = Assistant(services).stream(
             QUESTION, options=AskOptions(generator=generator_for(chat)))
+        deltas, answer = list(stream), stream.answer
         assert isinstance(answer, Answer) and answer.fallback is fallback
-        assert "".join(deltas) == answer.answer  # type: ignore[arg-type]
+        assert "".join(deltas) == answer.answer
         if not fallback:
             assert [s.status for s in answer.sentences] == ["supported", "unsupported"]
 

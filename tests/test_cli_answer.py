@@ -33,7 +33,7 @@ class CheeseChat:
 
     name = "cheese"
 
-    def __init__(self, settings: GenerationSettings) -> None:
+    def __init__(self, settings: GenerationSettings, options: None = None) -> None:
         pass
 
     def stream(self, messages: Sequence[dict[str, str]]) -> Iterator[str]:
@@ -45,7 +45,7 @@ class FlakyChat:
 
     name = "flaky"
 
-    def __init__(self, settings: GenerationSettings) -> None:
+    def __init__(self, settings: GenerationSettings, options: None = None) -> None:
         self.calls = 0
 
     def stream(self, messages: Sequence[dict[str, str]]) -> Iterator[str]:

@@ -13,7 +13,7 @@ from datetime import date
 
 from newsrag.errors import ConfigError, NewsragError, NotFoundError
 from rag.answering import AskOptions, Assistant
-from rag.models import Answer, Citation, Hit
+from rag.models import Citation, Hit
 from rag.search import make_filters
 from ui.render import (
     ChatTurn,
@@ -84,13 +84,13 @@ class ChatHandlers:
         turn = ChatTurn(question)
         yield self._view([*done, turn], form, ())
         try:
-            for item in self.assistant.stream(question, history, options):
-                if isinstance(item, Answer):
-                    turn = replace(turn, text=item.answer, answer=item)
-                    yield self._view([*done, turn], form, item.sources)
-                    return
-                turn = replace(turn, text=turn.text + item)
-                yield self._view([*done, turn], form, ())
+            with self.assistant.stream(question, history, options) as stream:
+                for delta in stream:
+                    turn = replace(turn, text=turn.text + delta)
+                    yield self._view([*done, turn], form, ())
+                answer = stream.answer
+            turn = replace(turn, text=answer.answer, answer=answer)
+            yield self._view([*done, turn], form, answer.sources)
         except NewsragError as exc:
             yield self._view([*done, replace(turn, error=str(exc))], form, ())
 

@@ -48,23 +48,13 @@ def print_answer(assistant: Assistant, question: str, history: Sequence[tuple[st
     live_text = LiveText()
     streamed: list[str] = []
     pending = ""  # one delta held back: a decline arrives as one delta, then the Answer
-    answer: Answer | None = None
-    stream = assistant.stream(question, history, options)
-    try:
+    with assistant.stream(question, history, options) as stream:  # Ctrl-C: stops the model
         for item in stream:
-            if isinstance(item, str):
-                if echo and pending:
-                    live_text.echo(pending)
-                streamed.append(item)
-                pending = item
-            else:
-                answer = item
-    finally:
-        close = getattr(stream, "close", None)
-        if close:
-            close()  # on Ctrl-C: stops the model now and frees its lock
-    if answer is None:
-        raise AssertionError("Assistant.stream ended without an Answer")
+            if echo and pending:
+                live_text.echo(pending)
+            streamed.append(item)
+            pending = item
+        answer = stream.answer
     prose_shown = False
     if echo and streamed and not answer.refused:
         live_text.echo(pending)
