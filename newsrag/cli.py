@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from newsrag.cli_eval import eval_group
+from newsrag.cli_serve import keys_group, serve_command
 from newsrag.errors import NewsragError, describe_failure, one_line
 from newsrag.settings import Settings, load_settings
 from newsrag.terminal import safe, safe_line
@@ -308,6 +309,8 @@ def ui(app: _Context, host: str | None, port: int | None) -> None:
 
 
 cli.add_command(eval_group)
+cli.add_command(serve_command)
+cli.add_command(keys_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,111 @@
+"""Bearer API keys, read-only vs admin, and per-key rate limits.
+
+Keys are required when the server binds beyond loopback, when `serve.require_keys` is set,
+or as soon as one active key exists. Without keys (loopback only) every caller is the
+local admin "local". Each key (or, keyless, each client address) has a token bucket of
+`rate_per_minute` requests; wrong keys are counted per client address and slowed down.
+
+    >>> guard = Guard(store, settings.serve, bound_to_loopback=True)   # doctest: +SKIP
+    >>> guard.admit("Bearer nrk_...", "127.0.0.1", "admin").name       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from newsrag.settings import ServeSettings
+from serve.errors import ApiError
+from serve.keys import ApiKey, KeyStore, Role
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request comes from: a key's name and role, or the keyless local user."""
+
+    name: str
+    role: Role
+    key_id: str | None = None
+    rate_per_minute: int | None = None  # the key's own limit, if it has one
+
+
+LOCAL = Caller("local", "admin")
+
+
+class RateLimiter:
+    """Token buckets: `rate` requests per minute, bursts up to `rate`."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}  # name -> (tokens, last time)
+        self._lock = threading.Lock()
+
+    def take(self, name: str, rate: int, spend: bool = True) -> float | None:
+        """None if a request may go now (spending a token unless `spend` is False), else
+        the seconds until one may."""
+        if rate <= 0:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(name, (float(rate), now))
+            tokens = min(float(rate), tokens + (now - last) * rate / 60.0)
+            if tokens >= 1.0:
+                self._buckets[name] = (tokens - spend, now)
+                return None
+            self._buckets[name] = (tokens, now)
+            return (1.0 - tokens) * 60.0 / rate
+
+
+class Guard:
+    """Decides who a request is and whether it may go on."""
+
+    def __init__(self, store: KeyStore, settings: ServeSettings, bound_to_loopback: bool
+                 ) -> None:
+        self.store = store
+        self.settings = settings
+        self.always = settings.require_keys or not bound_to_loopback
+        self.requests = RateLimiter()
+        self.failures = RateLimiter()
+
+    def keys_required(self) -> bool:
+        return self.always or self.store.has_active()
+
+    def admit(self, authorization: str | None, client: str, need: Role) -> Caller:
+        """The caller, or an ApiError (401, 403 or 429)."""
+        if self.keys_required():
+            caller = self._authenticate(authorization, client)
+            rate = (caller.rate_per_minute if caller.rate_per_minute is not None
+                    else self.settings.rate_limit_per_minute)
+        else:
+            caller, rate = LOCAL, self.settings.rate_limit_per_minute
+        wait = self.requests.take(caller.key_id or f"client:{client}", rate)
+        if wait is not None:
+            raise ApiError(429, f"rate limit of {rate} requests per minute reached for "
+                           f"{caller.name!r}; retry in {math.ceil(wait)} s",
+                           "rate_limit_exceeded", headers={"Retry-After": str(math.ceil(wait))})
+        if need == "admin" and caller.role != "admin":
+            raise ApiError(403, f"the key {caller.name!r} is read-only; this needs an admin key",
+                           "insufficient_permissions")
+        return caller
+
+    def _authenticate(self, authorization: str | None, client: str) -> Caller:
+        # Clients that keep guessing are turned away before any hash is computed.
+        budget = self.settings.failed_auth_per_minute
+        wait = self.failures.take(client, budget, spend=False)
+        if wait is not None:
+            raise ApiError(429, "too many requests with a wrong API key from this address",
+                           "too_many_failed_attempts",
+                           headers={"Retry-After": str(math.ceil(wait))})
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            self.failures.take(client, budget)
+            raise ApiError(401, "an API key is required: send 'Authorization: Bearer <key>' "
+                           "(create one with `newsrag keys create NAME`)", "missing_api_key",
+                           headers={"WWW-Authenticate": "Bearer"})
+        record: ApiKey | None = self.store.verify(token.strip())
+        if record is None:
+            self.failures.take(client, budget)
+            raise ApiError(401, "invalid or revoked API key", "invalid_api_key",
+                           headers={"WWW-Authenticate": "Bearer"})
+        return Caller(record.name, record.role, record.id, record.rate_per_minute)
