@@ -17,7 +17,7 @@ from rag.answering import Assistant
 from rag.services import Services
 from serve.auth import Caller, Guard
 from serve.chat import ChatService
-from serve.errors import ApiError, error_response, install_error_handlers
+from serve.errors import error_response, install_error_handlers
 from serve.keys import KeyStore
 from serve.rest import build_router
 from serve.schemas import ChatCompletion, ChatRequest, ErrorResponse, Health, ModelCard, ModelList
@@ -41,7 +41,8 @@ def newsrag_version() -> str:
 
 
 class BodyLimit:
-    """413 for request bodies over the limit, whether announced (Content-Length) or not."""
+    """413 for request bodies over the limit, whether announced (Content-Length) or not: the
+    body is read here, up to the limit, before the app sees it."""
 
     def __init__(self, app: ASGIApp, limit: int, upload_limit: int) -> None:
         self.app, self.limit, self.upload_limit = app, limit, upload_limit
@@ -51,23 +52,33 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.upload_limit if scope["path"].startswith("/v1/ingest") else self.limit
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length", b"")
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)
             return
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
+        parts: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise ApiError(413, _too_large(limit), "request_too_large")
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            parts.append(message.get("body", b""))
+            size += len(parts[-1])
+            if size > limit:
+                await self._refuse(scope, receive, send, limit)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        await self.app(scope, counted, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(parts), "more_body": False}
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = error_response(413, _too_large(limit), "request_too_large",

@@ -13,10 +13,13 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from ingest.catalog import ArticleRecord
-from ingest.models import IngestReport
+from ingest.models import IngestReport, Skip
 from newsrag.errors import NotFoundError
 from rag.answering import AskOptions, Assistant
 from rag.models import Answer
@@ -119,17 +122,25 @@ def build_router(assistant: Assistant, reader: Callable[..., Any],
         from starlette.concurrency import run_in_threadpool
 
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        odd: list[str] = []
         with tempfile.TemporaryDirectory(dir=_upload_temp(services)) as temp:
             if kind == "application/json":
-                body = IngestRequest.model_validate_json(await request.body())
+                try:
+                    body = IngestRequest.model_validate_json(await request.body())
+                except ValidationError as exc:
+                    raise RequestValidationError(exc.errors()) from None
                 files: list[str] = []
-                urls = " ".join(body.urls)
-            elif kind == "multipart/form-data":
+                # One URL per item: an item with spaces is not split into several.
+                odd = [u for u in body.urls if u.split() != [u]]
+                urls = " ".join(u for u in body.urls if u not in odd)
+            elif kind in ("multipart/form-data", "application/x-www-form-urlencoded"):
                 files, urls = await _received_files(request, Path(temp))
             else:
                 raise ApiError(415, "send JSON {\"urls\": [...]} or multipart/form-data files",
                                "unsupported_media_type")
-            report = await run_in_threadpool(_ingest, services, files, urls)
+            report = (await run_in_threadpool(_ingest, services, files, urls) if files or urls
+                      else IngestReport())
+        report.skipped[:0] = [Skip(u, "not an http(s) URL") for u in odd]
         return _result(report)
 
     return router
