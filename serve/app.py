@@ -48,7 +48,8 @@ class BodyLimit:
         self.app, self.limit, self.upload_limit = app, limit, upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            # Not the API's: the mounted UI limits its uploads itself (ui.max_upload_mb).
             await self.app(scope, receive, send)
             return
         limit = self.upload_limit if scope["path"].startswith("/v1/ingest") else self.limit

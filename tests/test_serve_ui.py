@@ -1,0 +1,52 @@
+"""`newsrag serve --ui`: the Gradio UI mounted under /ui on the API's own server and port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import SAMPLE
+from tests.serveserver import api_settings
+from tests.uiserver import free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def url(offline_env: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from ingest.pipeline import ingest
+    from rag.services import build_services
+    from serve.server import build, running
+
+    settings = api_settings(Path(tmp_path_factory.mktemp("api-ui")))
+    services = build_services(settings)
+    ingest([str(SAMPLE)], settings, services.index)
+    app = build(services, "127.0.0.1", with_ui=True)
+    with running(app, "127.0.0.1", free_port()) as base:
+        yield base
+
+
+def test_the_ui_and_the_api_share_one_port(url: str) -> None:
+    page = httpx.get(f"{url}/ui/", timeout=60)
+    assert page.status_code == 200
+    assert "<!doctype html>" in page.text.lower()
+    models = httpx.get(f"{url}/v1/models", timeout=60).json()
+    assert models["data"][0]["id"] == "newsrag"
+
+
+def test_the_mounted_ui_answers_through_its_own_api(url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(f"{url}/ui/", verbose=False)
+    try:
+        answer = client.predict("What will Trump and Putin discuss?", None, api_name="/ask")
+    finally:
+        client.close()
+    assert "land and power plants" in answer["answer"]
+    chat = httpx.post(f"{url}/v1/chat/completions", timeout=120, json={
+        "model": "newsrag",
+        "messages": [{"role": "user", "content": "What will Trump and Putin discuss?"}]})
+    assert chat.json()["newsrag"]["answer"] == answer["answer"]
