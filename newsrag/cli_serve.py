@@ -98,6 +98,18 @@ def list_keys(ctx: click.Context, as_json: bool, show_all: bool) -> None:
     click.echo(f"{len(records)} keys")
 
 
+@keys_group.command(name="hash-password")
+@click.password_option("--password", prompt="Password", help="Read from a prompt if omitted.")
+def hash_password(password: str) -> None:
+    """Print a scrypt hash of a password for ui.users ("name:scrypt$..."), which the UI
+    mounted by `newsrag serve --ui` accepts instead of the password itself."""
+    from serve.keys import hash_secret
+
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    click.echo(hash_secret(password))
+
+
 @keys_group.command(name="revoke")
 @click.argument("name_or_id")
 @click.pass_context

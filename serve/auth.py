@@ -1,9 +1,9 @@
 """Bearer API keys, read-only vs admin, and per-key rate limits.
 
 Keys are required when the server binds beyond loopback, when `serve.require_keys` is set,
-or as soon as one active key exists. Without keys (loopback only) every caller is the
-local admin "local". Each key (or, keyless, each client address) has a token bucket of
-`rate_per_minute` requests; wrong keys are counted per client address and slowed down.
+or as soon as one active key exists. Without keys (loopback only) every caller is the local
+admin "local", with no rate limit. Each key has a token bucket of `rate_per_minute`
+requests; wrong keys are counted per client address and slowed down.
 
     >>> guard = Guard(store, settings.serve, bound_to_loopback=True)   # doctest: +SKIP
     >>> guard.admit("Bearer nrk_...", "127.0.0.1", "admin").name       # doctest: +SKIP
@@ -77,9 +77,9 @@ class Guard:
             caller = self._authenticate(authorization, client)
             rate = (caller.rate_per_minute if caller.rate_per_minute is not None
                     else self.settings.rate_limit_per_minute)
-        else:
-            caller, rate = LOCAL, self.settings.rate_limit_per_minute
-        wait = self.requests.take(caller.key_id or f"client:{client}", rate)
+        else:  # loopback with no keys: the local user, like the UI without users
+            caller, rate = LOCAL, 0
+        wait = self.requests.take(caller.key_id or caller.name, rate)
         if wait is not None:
             raise ApiError(429, f"rate limit of {rate} requests per minute reached for "
                            f"{caller.name!r}; retry in {math.ceil(wait)} s",

@@ -46,7 +46,8 @@ def build(services: Services, host: str, with_ui: bool = False) -> FastAPI:
 
 
 def mount_ui(app: FastAPI, services: Services, host: str) -> None:
-    """The chat UI on the same server under /ui, with its own login (`ui.users`)."""
+    """The chat UI on the same server under /ui, with its own login (`ui.users`, whose
+    passwords may be scrypt hashes; failed logins are slowed down)."""
     settings = services.settings
     from ui.server import auth_users, prepare_gradio
 
@@ -55,10 +56,12 @@ def mount_ui(app: FastAPI, services: Services, host: str) -> None:
     prepare_gradio(settings)
     import gradio as gr
 
+    from serve.ui_login import ui_login
     from ui.server import create_app as create_ui
     from ui.style import CSS
 
-    gr.mount_gradio_app(app, create_ui(services), path=UI_PATH, auth=users,
+    login = ui_login(users, settings.serve.failed_auth_per_minute) if users else None
+    gr.mount_gradio_app(app, create_ui(services), path=UI_PATH, auth=login,
                         max_file_size=f"{settings.ui.max_upload_mb:g}mb", css=CSS,
                         footer_links=["api"], ssr_mode=False, mcp_server=False, pwa=False,
                         enable_monitoring=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,14 +15,21 @@ from tests.uiserver import free_port
 
 pytestmark = pytest.mark.slow
 
+ALICE = ("alice", "correct horse battery")  # stored as a scrypt hash
+BOB = ("bob", "plain-password-1")  # stored as typed
+
 
 @pytest.fixture(scope="module")
 def url(offline_env: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from ingest.pipeline import ingest
     from rag.services import build_services
+    from serve.keys import hash_secret
     from serve.server import build, running
 
-    settings = api_settings(Path(tmp_path_factory.mktemp("api-ui")))
+    users = json.dumps([f"{ALICE[0]}:{hash_secret(ALICE[1])}", ":".join(BOB)])
+    settings = api_settings(Path(tmp_path_factory.mktemp("api-ui")),
+                            {"NEWSRAG_UI__USERS": users,
+                             "NEWSRAG_SERVE__FAILED_AUTH_PER_MINUTE": "3"})
     services = build_services(settings)
     ingest([str(SAMPLE)], settings, services.index)
     app = build(services, "127.0.0.1", with_ui=True)
@@ -40,7 +48,7 @@ def test_the_ui_and_the_api_share_one_port(url: str) -> None:
 def test_the_mounted_ui_answers_through_its_own_api(url: str) -> None:
     from gradio_client import Client
 
-    client = Client(f"{url}/ui/", verbose=False)
+    client = Client(f"{url}/ui/", auth=ALICE, verbose=False)
     try:
         answer = client.predict("What will Trump and Putin discuss?", None, api_name="/ask")
     finally:
@@ -50,3 +58,22 @@ def test_the_mounted_ui_answers_through_its_own_api(url: str) -> None:
         "model": "newsrag",
         "messages": [{"role": "user", "content": "What will Trump and Putin discuss?"}]})
     assert chat.json()["newsrag"]["answer"] == answer["answer"]
+
+
+def login(url: str, user: str, password: str) -> int:
+    response = httpx.post(f"{url}/ui/login", data={"username": user, "password": password},
+                          timeout=60)
+    return response.status_code
+
+
+def test_hashed_and_plain_passwords_log_in_and_failures_are_slowed_down(url: str) -> None:
+    assert login(url, *ALICE) == 200
+    assert login(url, *BOB) == 200
+    assert login(url, "alice", "scrypt$16384$8$1$x$y") == 400  # the hash is not the password
+    assert login(url, "bob", "wrong") == 400
+    assert login(url, "nobody", "x") == 400
+    # bob has 3 failures a minute: after them, even his password is refused for a while.
+    statuses = [login(url, "bob", f"guess-{n}") for n in range(3)]
+    assert statuses == [400, 400, 400]
+    assert login(url, *BOB) == 400
+    assert login(url, *ALICE) == 200  # other users are not locked out
