@@ -48,6 +48,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--questions", type=int, default=8)
     parser.add_argument("--distractors", type=int, default=5)
+    parser.add_argument("--sample", action="store_true",
+                        help="only the sample article and the config's example questions "
+                             "(short answers: the server's overhead weighs most)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of the paired one-client overhead measurement")
     return parser.parse_args()
@@ -136,8 +139,13 @@ def streamed(client: Any, question: str) -> tuple[float, float]:
 
 def main() -> None:
     args = parse_args()
-    questions, articles = questions_and_articles(args.questions, args.distractors)
-    data_dir = RESULTS / "api-data"
+    if args.sample:
+        from newsrag.settings import Settings
+
+        questions, articles = list(Settings().ui.examples), []
+    else:
+        questions, articles = questions_and_articles(args.questions, args.distractors)
+    data_dir = RESULTS / ("api-sample-data" if args.sample else "api-data")
     data_dir.mkdir(parents=True, exist_ok=True)
     services = prepare(data_dir, articles)
     from openai import OpenAI
@@ -199,7 +207,8 @@ def main() -> None:
         server.wait(timeout=30)
         keys.revoke("bench")
     print_tables(paired, rows, len(questions), len(articles) + 1)
-    (RESULTS / "api.json").write_text(json.dumps({"paired": paired, "rows": rows}, indent=2))
+    target = RESULTS / ("api-sample.json" if args.sample else "api.json")
+    target.write_text(json.dumps({"paired": paired, "rows": rows}, indent=2))
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -239,7 +248,8 @@ def overhead(questions: list[str], rounds: int, direct: Callable[[Any, str], flo
 
 def print_tables(paired: dict[str, float], rows: list[dict[str, Any]], questions: int,
                  articles: int) -> None:
-    print(f"\n### API vs Python API — {questions} RealTime QA questions x "
+    corpus = "example" if articles == 1 else "RealTime QA"
+    print(f"\n### API vs Python API — {questions} {corpus} questions x "
           f"{paired['answers'] // questions} rounds, {articles} articles, extractive, one "
           "client\n")
     print("| | p50 s | p95 s |\n|---|---|---|")
