@@ -9,16 +9,23 @@ from typing import Any
 
 import pytest
 
+from tests.fakes import ScriptedChat
 from tests.serveserver import Api, api_server, article_text
 
 pytestmark = pytest.mark.slow
 
 BRIDGE = "How much did the Korvinth harbour bridge cost?"
+# A plugin generator offered as the model "newsrag-serve-scripted" (serve.generators).
+SCRIPTED = ScriptedChat(name="serve-scripted")
 
 
 @pytest.fixture(scope="module")
 def api(offline_env: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    with api_server(tmp_path_factory.mktemp("api-openai")) as running:
+    from rag.generators import register_chat_model
+
+    register_chat_model("serve-scripted", lambda settings: SCRIPTED)
+    env = {"NEWSRAG_SERVE__GENERATORS": '["serve-scripted"]'}
+    with api_server(tmp_path_factory.mktemp("api-openai"), env) as running:
         yield running
 
 
@@ -44,7 +51,7 @@ def ask(client: Any, messages: list[dict[str, str]], **options: Any) -> Any:
 def test_models_lists_newsrag_and_its_generators(client: Any) -> None:
     names = [m.id for m in client.models.list()]
     assert names[0] == "newsrag"
-    assert "newsrag-extractive" in names
+    assert "newsrag-extractive" in names and "newsrag-serve-scripted" in names
     assert client.models.retrieve("newsrag-extractive").id == "newsrag-extractive"
 
 
@@ -165,3 +172,46 @@ def test_the_answer_json_of_the_rest_api_matches(api: Api, client: Any, tmp_path
     assert answer["answer"] == newsrag_field(plain)["answer"]
     assert answer["citations"] == newsrag_field(plain)["citations"]
     assert answer["short_answer"]["text"] in answer["answer"]
+
+
+def test_a_generator_model_streams_grounded_sentences(client: Any) -> None:
+    reply = ("The Korvinth harbour bridge cost 310 million euros [1]. Mayor Ilsabet Varrow "
+             "cut the ribbon [2].")
+    SCRIPTED.error = None
+    SCRIPTED.replies = [reply, reply]
+    question = [{"role": "user", "content": BRIDGE}]
+    plain = client.chat.completions.create(model="newsrag-serve-scripted", messages=question)
+    chunks = list(client.chat.completions.create(model="newsrag-serve-scripted",
+                                                 messages=question, stream=True))
+    extra = newsrag_field(plain)
+    assert extra["generator"] == "serve-scripted"
+    assert "310 million" in extra["answer"] and "Varrow cut the ribbon" in extra["answer"]
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices and
+              c.choices[0].delta.content]
+    assert len(pieces) >= 3  # the short answer, the written sentences, then the Sources
+    assert "".join(pieces) == plain.choices[0].message.content
+    (finish,) = [c for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert newsrag_field(finish)["citations"] == extra["citations"]
+    assert all(c["article_id"] == "harbour-bridge" for c in extra["citations"])
+
+
+def test_a_generator_failing_is_an_error_streamed_or_not(client: Any) -> None:
+    import openai
+
+    from newsrag.errors import ModelError
+
+    SCRIPTED.error = ModelError("the LLM server at 127.0.0.1:9 is down")
+    question = [{"role": "user", "content": BRIDGE}]
+    try:
+        with pytest.raises(openai.APIStatusError) as plain:
+            client.chat.completions.create(model="newsrag-serve-scripted", messages=question)
+        assert plain.value.status_code == 503
+        assert plain.value.code == "model_unavailable"
+        stream = client.chat.completions.create(model="newsrag-serve-scripted",
+                                                messages=question, stream=True)
+        with pytest.raises(openai.APIError, match=r"LLM server at 127\.0\.0\.1:9 is down"):
+            for _ in stream:
+                pass
+    finally:
+        SCRIPTED.error = None
+    assert ask(client, question).choices[0].finish_reason == "stop"  # still serving
