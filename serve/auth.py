@@ -32,6 +32,9 @@ class Caller:
 
 
 LOCAL = Caller("local", "admin")
+# Buckets untouched for a minute are full again (rates are per minute): past this many
+# buckets, those are dropped.
+MAX_BUCKETS = 10_000
 
 
 class RateLimiter:
@@ -48,6 +51,8 @@ class RateLimiter:
             return None
         now = time.monotonic()
         with self._lock:
+            if len(self._buckets) > MAX_BUCKETS:  # many client addresses: forget full buckets
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 60}
             tokens, last = self._buckets.get(name, (float(rate), now))
             tokens = min(float(rate), tokens + (now - last) * rate / 60.0)
             if tokens >= 1.0:

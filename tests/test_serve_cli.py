@@ -113,3 +113,16 @@ def run_cli_shell(script: str, data: Path):  # type: ignore[no-untyped-def]
     return subprocess.run([*NO_NETWORK, "bash", "-c", script], capture_output=True, text=True,
                           env=environment, timeout=600, cwd=REPO,
                           stdin=subprocess.DEVNULL)
+
+
+def test_hash_password_prints_a_hash_the_ui_login_accepts(tmp_path: Path) -> None:
+    from serve.keys import check_secret
+
+    printed = run_cli("keys", "hash-password", "--password", "correct horse",
+                      data_dir=tmp_path / "data")
+    assert printed.returncode == 0, printed.stderr
+    hashed = printed.stdout.strip()
+    assert hashed.startswith("scrypt$") and "correct horse" not in hashed
+    assert check_secret("correct horse", hashed)
+    short = run_cli("keys", "hash-password", "--password", "short", data_dir=tmp_path / "data")
+    assert short.returncode != 0 and "at least 8 characters" in short.stderr

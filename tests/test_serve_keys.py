@@ -110,3 +110,17 @@ def test_open_binds_beyond_loopback_are_refused(tmp_path: Path) -> None:
     store.create("laptop")
     check_bind("0.0.0.0", store)
     assert Guard(store, ServeSettings(), bound_to_loopback=False).keys_required()
+
+
+def test_full_buckets_are_forgotten_when_there_are_too_many(clock: Clock,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    monkeypatch.setattr(auth, "MAX_BUCKETS", 10)
+    limiter = RateLimiter()
+    for n in range(10):
+        limiter.take(f"client-{n}", 5)
+    clock.now += 61
+    limiter.take("recent", 1)
+    limiter.take("new", 5)
+    assert set(limiter._buckets) == {"recent", "new"}
+    assert limiter.take("recent", 1) is not None  # a bucket in use is kept, still empty
