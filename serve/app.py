@@ -98,7 +98,10 @@ def create_app(services: Services, keys: KeyStore, host: str,
     assistant = assistant or Assistant(services)
     guard = Guard(keys, settings.serve, bound_to_loopback=is_loopback(host))
     chat = ChatService(assistant, settings)
+    # No /docs or /redoc: their pages load Swagger UI and ReDoc from a CDN, and newsrag makes
+    # no page that reaches outside. The schema is at /openapi.json.
     app = FastAPI(title="newsrag", version=newsrag_version(), responses=ERRORS,
+                  docs_url=None, redoc_url=None,
                   description="Cited answers over your news articles: an OpenAI-compatible "
                   "chat endpoint and a REST API. Citations ride in the `newsrag` field.")
     app.state.guard, app.state.chat, app.state.services = guard, chat, services

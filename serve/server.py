@@ -82,7 +82,7 @@ def serve(services: Services, host: str, port: int, with_ui: bool = False) -> No
     app = build(services, host, with_ui)
     server = uvicorn_server(app, host, port)
     shown = f"[{host}]" if ":" in host else host
-    print(f"newsrag API on http://{shown}:{port}/v1 (docs at /docs"
+    print(f"newsrag API on http://{shown}:{port}/v1 (schema at /openapi.json"
           f"{', UI at ' + UI_PATH if with_ui else ''}; Ctrl-C stops it)", flush=True)
     server.run()
 

@@ -176,6 +176,8 @@ def test_the_openapi_schema_documents_the_extra_field(http: httpx.Client) -> Non
             "/health"} <= set(schema["paths"])
     extra = schema["components"]["schemas"]["NewsragExtra"]["properties"]
     assert {"citations", "declined", "short_answer"} <= set(extra)
+    # No documentation pages that would load scripts from a CDN.
+    assert http.get("/docs").status_code == 404 and http.get("/redoc").status_code == 404
 
 
 # --- hostile input ---------------------------------------------------------------------
