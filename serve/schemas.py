@@ -7,11 +7,11 @@ field, `newsrag`, on requests (options) and responses (citations, decline flag).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.models import Answer, Citation, Hit, ShortAnswer
+from rag.models import Citation, Hit, ShortAnswer
 
 
 class Strict(BaseModel):
@@ -200,7 +200,3 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
     version: str
     keys_required: bool
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    return answer.model_dump(mode="json")
