@@ -153,6 +153,20 @@ class UISettings(Section):
     ]
 
 
+class ServeSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8800, ge=1, le=65535)
+    generators: list[str] = []
+    require_keys: bool = False
+    rate_limit_per_minute: int = Field(120, ge=0, le=1_000_000)
+    failed_auth_per_minute: int = Field(10, ge=1, le=10_000)
+    max_body_kb: int = Field(1024, ge=1, le=1_048_576)
+    max_messages: int = Field(200, ge=1, le=100_000)
+    max_question_chars: int = Field(4000, ge=10, le=1_000_000)
+    concurrency: int = Field(4, ge=1, le=64)
+    cors_origins: list[str] = []
+
+
 class EvalSettings(Section):
     judge: str = "heuristic"
     atomic_claims: bool = False
@@ -175,6 +189,7 @@ class Settings(Section):
     ask: AskSettings = AskSettings()
     generation: GenerationSettings = GenerationSettings()
     ui: UISettings = UISettings()
+    serve: ServeSettings = ServeSettings()
     eval: EvalSettings = EvalSettings()
     # Where the config file was read from; not a key users set.
     config_path: str | None = Field(None, exclude=True)

@@ -58,10 +58,14 @@ def launch_options(settings: Settings) -> dict[str, Any]:
     """Everything `Blocks.launch` needs, checked."""
     import gradio as gr
 
+    from ui.login import ui_login
     from ui.style import CSS
 
     ui = settings.ui
-    return dict(server_name=ui.host, server_port=ui.port, auth=auth_users(ui), share=False,
+    users = auth_users(ui)
+    # Plain passwords or scrypt hashes (`newsrag keys hash-password`); failures are slowed.
+    auth = ui_login(users, settings.serve.failed_auth_per_minute) if users else None
+    return dict(server_name=ui.host, server_port=ui.port, auth=auth, share=False,
                 max_file_size=f"{ui.max_upload_mb:g}mb", css=CSS, footer_links=["api"],
                 theme=gr.themes.Soft(font=["system-ui", "sans-serif"],
                                      font_mono=["ui-monospace", "monospace"]),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from newsrag.cli.evals import eval_group
+from newsrag.cli.serve import keys_group, serve_command
 from newsrag.errors import NewsragError
 from newsrag.settings import Settings, load_settings
 from newsrag.terminal import counted, human_bytes, report_error, safe
@@ -312,6 +313,8 @@ def ui(app: _Context, host: str | None, port: int | None) -> None:
 
 
 cli.add_command(eval_group)
+cli.add_command(serve_command)
+cli.add_command(keys_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,1 @@
+"""`newsrag serve`: an OpenAI-compatible chat endpoint with citations, and a REST API."""
