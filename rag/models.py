@@ -42,6 +42,8 @@ class Hit(Frozen):
     dense_rank: int | None = None
     bm25_rank: int | None = None
     article_rank: int | None = None
+    story_id: str | None = None  # articles that are copies or rewrites of one story share it
+    story_outlets: int | None = None  # how many outlets (sources) in the library carry it
 
 
 class Citation(Frozen):
