@@ -58,6 +58,7 @@ class Citation(Frozen):
     text: str
     char_start: int
     char_end: int
+    story_outlets: int | None = None  # outlets in the library carrying the cited story
 
 
 class AnswerSentence(Frozen):

@@ -93,6 +93,13 @@ def test_search_and_list_json_show_story_ids(tmp_path: Path) -> None:
     assert listed[copy["id"]] == listed[rows[0]["id"]] == rows[0]["id"]
     hits = json.loads(run_cli("search", "Squid Game season 2", "--json", data_dir=data).stdout)
     assert hits[0]["story_id"] == rows[0]["id"] and hits[0]["story_outlets"] == 2
+    # An answer citing the story says how many outlets carry it.
+    question = "Which show did Netflix green light for a second season?"
+    answer = json.loads(run_cli("ask", question, "--json", data_dir=data).stdout)
+    cited = [c for c in answer["citations"] if c["article_id"] in (rows[0]["id"], copy["id"])]
+    assert cited and all(c["story_outlets"] == 2 for c in cited)
+    shown = run_cli("ask", question, data_dir=data).stdout
+    assert "the story is carried by 2 outlets" in shown
 
 
 def test_matching_rules_on_real_text() -> None:
