@@ -134,6 +134,11 @@ class Catalog:
         rows = self.db.execute("SELECT id, content_hash, version, location FROM articles")
         return {row[0]: LiveArticle(*row[1:]) for row in rows}
 
+    def live_chunk_sets(self) -> dict[str, tuple[str, int]]:
+        """article id -> its live version and chunk count, read in one query."""
+        rows = self.db.execute("SELECT id, version, n_chunks FROM articles")
+        return {row[0]: (row[1], row[2]) for row in rows}
+
     def live_versions(self, article_ids: Iterable[str]) -> dict[str, str]:
         ids = list(set(article_ids))
         found: dict[str, str] = {}

@@ -130,9 +130,27 @@ class Index:
                 metas.append(_metadata(prepared, chunk))
         crash_point("store.add")
         self.store.add(ids, vectors, [c.text for c in chunks], metas)
+        # Before the articles go live: a kill after it leaves them not live (or changed),
+        # so the re-run prepares and matches them again; after it, they are in their story.
+        crash_point("stories.assign")
+        self._assign_stories(batch, vectors)
         crash_point("catalog.commit")
         replaced = self.catalog.make_live((p.article, p.chunk_set, p.sentences) for p in batch)
         self._drop(replaced)
+
+    def _assign_stories(self, batch: Sequence[PreparedArticle],
+                        vectors: Sequence[Sequence[float]]) -> None:
+        """Each article joins the story of a stored copy or rewrite, or starts its own
+        (ingest/stories.py); derived data, so an article without a row is its own story."""
+        from ingest.stories import StoryInput, assign_stories
+
+        inputs, start = [], 0
+        for prepared in batch:
+            article, end = prepared.article, start + len(prepared.chunks)
+            inputs.append(StoryInput(article.id, f"{article.title}\n{article.text}",
+                                     date_ordinal(article.published), vectors[start:end]))
+            start = end
+        assign_stories(self.catalog, inputs)
 
     def remove(self, article_ids: Sequence[str]) -> list[str]:
         """Delete articles and their chunks; returns the ids that existed."""

@@ -1,6 +1,8 @@
-"""The search snapshot's contents: BM25 over chunks and whole articles, the live chunks'
-vectors and their layout, built from the catalog and the store, and read from and written to
-one folder. `ingest/lexical.py` decides when to build, load and publish one.
+"""The search snapshot's contents: BM25 term counts over chunks and whole articles, the live
+chunks' vectors and their layout, built from the catalog and the store, and read from and
+written to one folder. The same structure serves as the main snapshot and as a small delta
+segment (ingest/segments.py), which also lists the articles it hides in older segments.
+`ingest/lexical.py` decides when to build, load and publish one.
 """
 
 from __future__ import annotations
@@ -8,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from ingest.bm25 import TermCounts
 from ingest.catalog import Catalog
 from ingest.dense import DenseMatrix
 from ingest.layout import ChunkLayout
@@ -32,8 +35,8 @@ class DamagedSnapshot(ValueError):
 @dataclass
 class Snapshot:
     generation: int
-    chunks: Any  # bm25s.BM25 over "title + chunk text"; None for an empty store
-    articles: Any  # bm25s.BM25 over "title + article text"; None for an empty store
+    chunks: TermCounts | None  # BM25 counts over "title + chunk text"; None when empty
+    articles: TermCounts | None  # BM25 counts over "title + article text"; None when empty
     chunk_ids: list[str]  # grouped by article, in article order
     chunk_article: np.ndarray  # row in the article arrays, per chunk
     article_ids: list[str]
@@ -42,6 +45,9 @@ class Snapshot:
     article_source: list[str]
     dense: DenseMatrix  # the chunks' vectors, in chunk_ids order
     layout: ChunkLayout  # where each chunk sits in its article, in chunk_ids order
+    article_version: list[str] = field(default_factory=list)  # live version of each article
+    # Articles whose rows in older segments this one hides (replaced or deleted): a delta's.
+    tombstones: list[str] = field(default_factory=list)
     _row_of: dict[str, int] | None = None
 
     def row_of(self) -> dict[str, int]:
@@ -52,7 +58,7 @@ class Snapshot:
 
 
 def build_snapshot(generation: int, catalog: Catalog, store: VectorStore,
-                   previous: Snapshot | None, whole: bool = True) -> Snapshot:
+                   previous: KnownVectors | None, whole: bool = True) -> Snapshot:
     """A snapshot of the live articles and chunks, reusing the previous one's vectors;
     `whole` (no writer at work) checks that the store holds every chunk the catalog lists."""
     articles, chunks = _live_documents(catalog, store)
@@ -61,7 +67,7 @@ def build_snapshot(generation: int, catalog: Catalog, store: VectorStore,
         raise StoreError(f"the vector store in {catalog.path.parent} holds {len(chunks)} of "
                          f"the {listed} chunks the catalog lists; {RESTORE_HINT}")
     vectors = _vectors(store, [c.id for c in chunks], previous)
-    return _index_snapshot(generation, articles, chunks, DenseMatrix.build(vectors))
+    return index_snapshot(generation, articles, chunks, DenseMatrix.build(vectors))
 
 
 def stored_chunk(chunk_id: str, owner: dict[str, Any], layout: ChunkLayout, row: int
@@ -87,29 +93,34 @@ def _live_documents(catalog: Catalog, store: VectorStore
     return articles, live
 
 
-def _vectors(store: VectorStore, chunk_ids: list[str], previous: Snapshot | None
+class KnownVectors(Protocol):
+    def known_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+
+def _vectors(store: VectorStore, chunk_ids: list[str], previous: KnownVectors | None
              ) -> np.ndarray:
     """The chunks' vectors: those the previous snapshot holds are reused (a chunk id names
     one version of one chunk, so its vector never changes), the rest read from the store."""
-    known = previous.row_of() if previous is not None else {}
-    rows = [known.get(chunk_id) for chunk_id in chunk_ids]
-    missing = [chunk_id for chunk_id, row in zip(chunk_ids, rows, strict=True) if row is None]
+    known = previous.known_vectors(chunk_ids) if previous is not None else {}
+    missing = [chunk_id for chunk_id in chunk_ids if chunk_id not in known]
     fetched: dict[str, tuple[float, ...]] = {}
     for start in range(0, len(missing), FETCH_BATCH):
         fetched.update((c.id, v) for c, v in store.fetch(missing[start:start + FETCH_BATCH]))
-    dims = len(next(iter(fetched.values()))) if fetched else (
-        previous.dense.vectors.shape[1] if previous is not None else 0)
+    samples = [*fetched.values(), *known.values()]
+    dims = len(samples[0]) if samples else 0
     vectors = np.zeros((len(chunk_ids), dims), dtype=np.float32)
-    for i, (chunk_id, row) in enumerate(zip(chunk_ids, rows, strict=True)):
-        if row is not None and previous is not None:
-            vectors[i] = previous.dense.vectors[row]
+    for i, chunk_id in enumerate(chunk_ids):
+        if chunk_id in known:
+            vectors[i] = known[chunk_id]
         elif chunk_id in fetched:  # a chunk deleted meanwhile keeps a zero row: never near
             vectors[i] = fetched[chunk_id]
     return vectors
 
 
-def _index_snapshot(generation: int, articles: Sequence[dict[str, Any]],
-                    chunks: Sequence[StoredChunk], dense: DenseMatrix) -> Snapshot:
+def index_snapshot(generation: int, articles: Sequence[dict[str, Any]],
+                   chunks: Sequence[StoredChunk], dense: DenseMatrix,
+                   tombstones: Sequence[str] = ()) -> Snapshot:
+    """A segment over these articles (catalog rows) and their chunks, grouped in that order."""
     row = {a["id"]: i for i, a in enumerate(articles)}
     chunk_article = np.array([row[c.article_id] for c in chunks], dtype=np.int64)
     return Snapshot(
@@ -125,29 +136,26 @@ def _index_snapshot(generation: int, articles: Sequence[dict[str, Any]],
         article_source=[a["source"] for a in articles],
         dense=dense,
         layout=ChunkLayout.build([(c.index, c.start, c.end, c.sentence_spans) for c in chunks]),
+        article_version=[a["version"] for a in articles],
+        tombstones=sorted(tombstones),
     )
 
 
-def _bm25(texts: Sequence[str]) -> Any:
-    if not texts:
-        return None
-    import bm25s
-
-    index = bm25s.BM25()
-    index.index([tokenize(t) for t in texts], show_progress=False)
-    return index
+def _bm25(texts: Sequence[str]) -> TermCounts | None:
+    return TermCounts.build([tokenize(t) for t in texts]) if texts else None
 
 
 def write_snapshot(folder: Path, snap: Snapshot) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    if snap.chunks is not None:
-        snap.chunks.save(str(folder / "chunks"), show_progress=False)
-        snap.articles.save(str(folder / "articles"), show_progress=False)
+    if snap.chunks is not None and snap.articles is not None:
+        snap.chunks.save(folder, "chunks")
+        snap.articles.save(folder, "articles")
     np.save(folder / "chunk_article.npy", snap.chunk_article)
     np.save(folder / "first_chunk.npy", snap.first_chunk)
     np.save(folder / "article_day.npy", snap.article_day)
     meta = {"chunk_ids": snap.chunk_ids, "article_ids": snap.article_ids,
-            "article_source": snap.article_source}
+            "article_source": snap.article_source, "article_version": snap.article_version,
+            "tombstones": snap.tombstones}
     (folder / "docs.json").write_text(json.dumps(meta), encoding="utf-8")
     snap.dense.save(folder)
     snap.layout.save(folder)
@@ -185,15 +193,11 @@ def verify_snapshot(folder: Path) -> None:
 
 def read_snapshot(folder: Path, generation: int) -> Snapshot:
     """The snapshot in `folder`, after checking every file against the manifest."""
-    import bm25s
-
     verify_snapshot(folder)
     meta = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
 
-    def load(name: str) -> Any:
-        if not meta["chunk_ids"]:
-            return None
-        return bm25s.BM25.load(str(folder / name), show_progress=False)
+    def load(name: str) -> TermCounts | None:
+        return TermCounts.load(folder, name) if meta["chunk_ids"] else None
 
     return Snapshot(
         generation=generation, chunks=load("chunks"), articles=load("articles"),
@@ -201,7 +205,8 @@ def read_snapshot(folder: Path, generation: int) -> Snapshot:
         article_ids=meta["article_ids"], first_chunk=np.load(folder / "first_chunk.npy"),
         article_day=np.load(folder / "article_day.npy"),
         article_source=meta["article_source"], dense=DenseMatrix.load(folder),
-        layout=ChunkLayout.load(folder),
+        layout=ChunkLayout.load(folder), article_version=meta["article_version"],
+        tombstones=meta["tombstones"],
     )
 
 
@@ -213,11 +218,12 @@ def is_whole(snap: Snapshot) -> bool:
         len(snap.chunk_article) == snap.dense.vectors.shape[0] == len(layout.positions) == rows
         and len(layout.span_offsets) == rows + 1 and len(snap.first_chunk) == articles + 1
         and len(snap.article_day) == len(snap.article_source) == articles
+        and len(snap.article_version) == articles
         and int(layout.span_offsets[-1]) == len(layout.spans)
         and (snap.dense.vectors.ndim == 2 if rows else True))
     if not shapes_agree or not rows:
         return shapes_agree
     return bool(
-        snap.chunks is not None and snap.chunks.scores["num_docs"] == rows
-        and snap.articles.scores["num_docs"] == articles
+        snap.chunks is not None and snap.chunks.size == rows
+        and snap.articles is not None and snap.articles.size == articles
         and int(snap.chunk_article.min()) >= 0 and int(snap.chunk_article.max()) < articles)

@@ -96,6 +96,7 @@ class RetrievalSettings(Section):
     article_weight: float = Field(2.0, ge=0)
     max_chunks_per_article: int = Field(2, ge=1, le=200)
     duplicate_similarity: float = Field(0.95, ge=0, le=1.01)
+    one_per_story: bool = True
     recency_weight: float = Field(0.05, ge=0)
     recency_half_life_days: float = Field(14.0, gt=0)
     resolve_dates: bool = True

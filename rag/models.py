@@ -42,6 +42,8 @@ class Hit(Frozen):
     dense_rank: int | None = None
     bm25_rank: int | None = None
     article_rank: int | None = None
+    story_id: str | None = None  # articles that are copies or rewrites of one story share it
+    story_outlets: int | None = None  # how many outlets (sources) in the library carry it
 
 
 class Citation(Frozen):
@@ -56,6 +58,7 @@ class Citation(Frozen):
     text: str
     char_start: int
     char_end: int
+    story_outlets: int | None = None  # outlets in the library carrying the cited story
 
 
 class AnswerSentence(Frozen):

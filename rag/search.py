@@ -20,6 +20,7 @@ import numpy as np
 
 from ingest.clean import date_ordinal
 from ingest.store import Filters, Match
+from ingest.stories import story_ids, story_outlets
 from newsrag.settings import RetrievalSettings
 from rag.dates import DateWindow, resolve_dates
 from rag.fusion import (
@@ -209,10 +210,26 @@ def rank(found: Candidates, services: Services, k: int | None = None,
     else:
         vectors = {c.chunk_id: v for c in pool if (v := _unit(c.match)) is not None}
         duplicates = cosine_duplicates(vectors, settings.duplicate_similarity)
+        story = (story_ids(services.index.catalog, {c.article_id for c in pool})
+                 if settings.one_per_story else {c.article_id: c.article_id for c in pool})
+        # A story is counted once: another outlet's copy or rewrite of an article already
+        # in the context waits, like a near-identical chunk, behind other stories.
         chosen = diversify(pool, k, lambda c: c.article_id, settings.max_chunks_per_article,
-                           lambda a, b: duplicates(a.chunk_id, b.chunk_id))
-    return SearchResult([to_hit(c) for c in chosen], article_order(ordered), found.window,
-                        found.reference)
+                           lambda a, b: (story[a.article_id] == story[b.article_id]
+                                         or duplicates(a.chunk_id, b.chunk_id)))
+    return SearchResult(_with_stories([to_hit(c) for c in chosen], services),
+                        article_order(ordered), found.window, found.reference)
+
+
+def _with_stories(hits: list[Hit], services: Services) -> list[Hit]:
+    """The hits with their story id and how many outlets of the library carry the story."""
+    catalog = services.index.catalog
+    story = story_ids(catalog, {h.article_id for h in hits})
+    members = story_outlets(catalog, set(story.values()))
+    return [h.model_copy(update={
+        "story_id": story[h.article_id],
+        "story_outlets": len({source for source, _ in members.get(story[h.article_id], [])})
+        or 1}) for h in hits]
 
 
 def fuse(found: Candidates, settings: RetrievalSettings) -> list[Candidate]:

@@ -95,6 +95,7 @@ class RankedSentence:
         return Citation(
             n=n, article_id=hit.article_id, title=hit.title, url=hit.url, source=hit.source,
             published=hit.published, text=self.text, char_start=self.start, char_end=self.end,
+            story_outlets=hit.story_outlets,
         )
 
 

@@ -113,11 +113,18 @@ def test_filters_are_honoured(services: Services) -> None:
 def test_republished_copies_wait_behind_other_stories(services: Services) -> None:
     question = "river flood warning: should valley residents evacuate?"
     copies = ("flood-gamma", "flood-delta")  # the same text from two outlets
-    retrieval = services.settings.retrieval.model_copy(update={"duplicate_similarity": 1.01})
+    retrieval = services.settings.retrieval.model_copy(
+        update={"duplicate_similarity": 1.01, "one_per_story": False})
     undiversified = Services(services.settings.model_copy(update={"retrieval": retrieval}),
                              services.index)
     plain = retrieve(question, undiversified, k=2)
     assert {h.article_id for h in plain} == set(copies)
+    # Either rule alone defers the copy: the chunks' cosine, or the story ingest matched.
+    for update in ({"duplicate_similarity": 1.01}, {"one_per_story": False}):
+        one_rule = services.settings.retrieval.model_copy(update=update)
+        alone = Services(services.settings.model_copy(update={"retrieval": one_rule}),
+                         services.index)
+        assert [h.article_id for h in retrieve(question, alone, k=2)][1] == "flood-barrier"
     default = [h.article_id for h in retrieve(question, services, k=2)]
     assert default[0] in copies and default[1] == "flood-barrier"
     # With room for everything, the deferred copy comes back after every other story.

@@ -36,7 +36,7 @@ FAKE = {"NEWSRAG_EMBEDDING__BACKEND": "tests.fakes:FakeEmbedder"}
 PHASES = {
     "recover": "recovery", "recover.store": "recovery", "recover.catalog": "recovery",
     "parse": "parse", "embed": "embed",
-    "catalog.pending": "store add", "store.add": "store add",
+    "catalog.pending": "store add", "store.add": "store add", "stories.assign": "store add",
     "catalog.commit": "catalog commit", "files.record": "catalog commit",
     "drop.store": "drop old chunks", "drop.catalog": "drop old chunks",
     "catalog.remove": "delete", "snapshot.build": "snapshot publish",

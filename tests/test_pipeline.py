@@ -98,7 +98,8 @@ def _assert_snapshot_matches(index: Any, live: dict[str, Any], vectors: dict[str
     assert set(snap.chunk_ids) == live.keys(), "snapshot and Chroma disagree on live chunks"
     for row, chunk_id in enumerate(snap.chunk_ids):
         np.testing.assert_allclose(snap.dense.vectors[row], vectors[chunk_id], atol=1e-6)
-    assert [snap.article_ids[i] for i in snap.chunk_article] == [
+    row_of = snap.row_of()  # rows number all segments' chunks, live or hidden
+    assert [snap.all_article_ids[snap.chunk_article[row_of[c]]] for c in snap.chunk_ids] == [
         live[c][0] for c in snap.chunk_ids]
 
 

@@ -121,6 +121,8 @@ def _sentence_text(sentence: AnswerSentence) -> str:
 def _evidence(entry: Evidence, detailed: bool) -> str:
     c = entry.citation
     origin = _origin(c.title, c.published, c.source)
+    if c.story_outlets and c.story_outlets > 1:  # copies or rewrites in other outlets
+        origin += f" · the story is carried by {c.story_outlets} outlets"
     lines = [f"[{c.n}] {_quote(entry)}", f"    {origin}"] if entry.quote else [f"[{c.n}] {origin}"]
     if detailed:
         lines.append(f"    {one_line(c.url) or '(no url)'}  id {one_line(c.article_id)}  "

@@ -91,9 +91,12 @@ def list_articles(app: _Context, as_json: bool) -> None:
     """List the ingested articles, newest first."""
     records = app.services.index.catalog.list_articles()
     if as_json:
+        from ingest.stories import story_ids
+
+        story = story_ids(app.services.index.catalog, (r.article.id for r in records))
         rows = [{"id": r.article.id, "title": r.article.title, "published": r.article.published,
-                 "source": r.article.source, "url": r.article.url, "chunks": r.n_chunks}
-                for r in records]
+                 "source": r.article.source, "url": r.article.url, "chunks": r.n_chunks,
+                 "story_id": story[r.article.id]} for r in records]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     for r in records:
