@@ -28,7 +28,7 @@ from ingest.models import Chunk
 from ingest.pipeline import ingest
 from newsrag.offline import prepare_offline
 from newsrag.settings import Settings, load_settings
-from rag.search import retrieve
+from rag.search import SearchOptions, retrieve
 from rag.services import build_services
 
 DATA = HERE.parent.parent / "shared" / "data" / "realtimeqa-dev"
@@ -86,7 +86,8 @@ def run_size(size: int, subset: Path, questions: list[Row], embedder: Embedder, 
     report = ingest([str(subset)], settings, index=index)
     tokens = [c.n_tokens for c in index.chunks]
     pieces = embedder.count_tokens([c.embed_text for c in index.chunks])
-    ranks = [gold_rank([h.article_id for h in retrieve(q["question"], services, k=TOP_CHUNKS)],
+    top = SearchOptions(k=TOP_CHUNKS)
+    ranks = [gold_rank([h.article_id for h in retrieve(q["question"], services, top)],
                        set(q["gold_doc_ids"])) for q in questions]
     n = len(questions)
     return {

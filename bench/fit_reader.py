@@ -59,7 +59,7 @@ def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
     if cache.exists() and not args.refresh:
         return pickle.loads(cache.read_bytes())
     from rag.question import analyse_question
-    from rag.search import search
+    from rag.search import SearchOptions, search
     from rag.sentence_ranker import sentence_rows
 
     services = open_services(args.data_dir)
@@ -68,7 +68,7 @@ def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
     out = []
     for n, question in enumerate(load_jsonl(DATA / "questions.jsonl"), start=1):
         asked = quiz_date(question)
-        hits = search(question["question"], services, args.k, reference=asked).hits
+        hits = search(question["question"], services, SearchOptions(k=args.k, reference=asked)).hits
         analysis = analyse_question(question["question"])
         rows = sentence_rows(question["question"], hits, embedder, analysis, asked)
         out.append({"question": question, "gold": question["question_id"] in gold_ids,

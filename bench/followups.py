@@ -128,13 +128,13 @@ def sample_cases() -> list[dict[str, Any]]:
 def score(services: Any, cases: Sequence[dict[str, Any]], rewrite: Rewriter,
           answers: bool) -> dict[str, float]:
     from eval.metrics import contains_reference, is_gold, mrr_at_10
-    from rag.search import search
+    from rag.search import SearchOptions, search
 
     rows = []
     for case in cases:
         history = case["history"]
         standalone = rewrite(case, history)
-        found = search(standalone, services, k=10, reference=case["reference"])
+        found = search(standalone, services, SearchOptions(k=10, reference=case["reference"]))
         ranks = [i for i, a in enumerate(found.articles[:10], 1) if is_gold(a, case["gold"])]
         texts = [hit.text for hit in found.hits]
         row = {"entities": all(contains_reference(standalone, [e]) for e in case["entities"]),

@@ -95,7 +95,7 @@ def newsrag_settings(folder: Path, backend: str) -> Any:
 def run_newsrag(backend: str, feed: Path, questions: list[dict[str, Any]]) -> dict[str, Any]:
     """Fresh ingest (model load included), re-ingests, query embedding, hit@5."""
     from ingest.pipeline import ingest
-    from rag.search import search
+    from rag.search import SearchOptions, search
     from rag.services import build_services
 
     folder = WORK / backend
@@ -110,14 +110,16 @@ def run_newsrag(backend: str, feed: Path, questions: list[dict[str, Any]]) -> di
            "chunks": report.chunks, "seconds": seconds, **_reingest(feed, settings, seconds)}
     embed = [_timed(services.index.embedder.embed_query, q["question"]) for q in questions]
     row["query_p50_ms"], row["query_p95_ms"] = percentiles(embed)
-    row["hit5"] = hit_rate(lambda q: search(q["question"], services, k=10).articles, questions)
+    row["hit5"] = hit_rate(
+        lambda q: search(q["question"], services, SearchOptions(k=10)).articles, questions)
     row["hit5_dated"] = hit_rate(lambda q: search(
-        q["question"], services, k=10, reference=question_date(q)).articles, questions)
+        q["question"], services, SearchOptions(k=10, reference=question_date(q))).articles,
+        questions)
     dense = services.settings.retrieval.model_copy(update={"mode": "dense"})
     dense_only = type(services)(services.settings.model_copy(update={"retrieval": dense}),
                                 services.index)
     row["hit5_dense"] = hit_rate(
-        lambda q: search(q["question"], dense_only, k=10).articles, questions)
+        lambda q: search(q["question"], dense_only, SearchOptions(k=10)).articles, questions)
     return row
 
 

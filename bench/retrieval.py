@@ -113,21 +113,21 @@ def _tuned(services: Any, **update: Any) -> Any:
 
 def newsrag_rankers(services: Any) -> dict[str, Ranker]:
     """newsrag's retrieval with the configured (default) settings, and two variants."""
-    from rag.search import search
+    from rag.search import SearchOptions, search
 
     dense = _tuned(services, mode="dense")
     dated = _tuned(services, resolve_dates=True)
     return {
         "dense only (newsrag chunks), question text only":
-            lambda q: search(q["question"], dense, k=10).articles[:10],
+            lambda q: search(q["question"], dense, SearchOptions(k=10)).articles[:10],
         "**newsrag hybrid, question text only**":
-            lambda q: search(q["question"], services, k=10).articles[:10],
+            lambda q: search(q["question"], services, SearchOptions(k=10)).articles[:10],
         "**newsrag hybrid, asked on its quiz date**":
-            lambda q: search(q["question"], services, k=10,
-                             reference=question_date(q)).articles[:10],
+            lambda q: search(q["question"], services,
+                             SearchOptions(k=10, reference=question_date(q))).articles[:10],
         "newsrag hybrid, quiz date + relative dates resolved":
-            lambda q: search(q["question"], dated, k=10,
-                             reference=question_date(q)).articles[:10],
+            lambda q: search(q["question"], dated,
+                             SearchOptions(k=10, reference=question_date(q))).articles[:10],
     }
 
 

@@ -129,7 +129,7 @@ def chunk_count(data_dir: Path) -> int:
 
 def search_latency(data_dir: Path, backend: str, questions: list[dict[str, Any]]
                    ) -> dict[str, Any]:
-    from rag.search import search
+    from rag.search import SearchOptions, search
     from rag.services import build_services
 
     services = build_services(settings_for(data_dir, backend))
@@ -139,11 +139,11 @@ def search_latency(data_dir: Path, backend: str, questions: list[dict[str, Any]]
         tuned = type(services)(services.settings.model_copy(update={"retrieval": retrieval}),
                                services.index)
         for question in questions:  # a warm pass: page in the mapped vectors and caches
-            search(question["question"], tuned, reference=question_date(question))
+            search(question["question"], tuned, SearchOptions(reference=question_date(question)))
         seconds = []
         for question in questions:
             began = time.perf_counter()
-            search(question["question"], tuned, reference=question_date(question))
+            search(question["question"], tuned, SearchOptions(reference=question_date(question)))
             seconds.append(time.perf_counter() - began)
         row[f"{where}_p50_ms"], row[f"{where}_p95_ms"] = percentiles(seconds)
         row[f"{where}_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

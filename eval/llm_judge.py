@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, field_validator
 
 from newsrag.errors import ConfigError, ModelError
-from rag.generators import ChatModel, make_chat_model
+from rag.generators import ChatModel, Extractive, make_chat_model
 from rag.judge import JudgeBase
 from rag.screen import neutralise
 
@@ -213,7 +213,7 @@ class LLMJudge(JudgeBase):
         """The judge on the chat backend named by eval.judge_generator (built, not contacted)."""
         chosen = settings.eval.judge_generator
         chat = make_chat_model(settings.generation, chosen)
-        if chat is None:
+        if isinstance(chat, Extractive):
             raise ConfigError(f"eval.judge_generator = {chosen!r} writes no text: the llm judge "
                               "needs a chat backend (openai, ollama, llama-cpp)")
         return cls(chat, retries=settings.eval.judge_retries)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.catalog import Catalog
-from ingest.segments import SearchView, build_delta, merge
+from ingest.segments import SearchView, allowed_articles, build_delta, merge
 from ingest.snapshot import (
     Snapshot,
     build_snapshot,
@@ -88,7 +88,7 @@ class LexicalIndex:
         tokens = tokenize(query)  # words the index lacks score 0
         if not tokens or not snap.all_chunk_ids:
             return LexicalHits([], [], {})
-        allowed = _allowed_articles(snap, filters)
+        allowed = allowed_articles(snap, filters)
         article_scores = snap.article_scores(tokens) * allowed
         chunk_scores = snap.chunk_scores(tokens) * allowed[snap.chunk_article]
         top_chunks = _top(chunk_scores, limit)
@@ -102,17 +102,6 @@ class LexicalIndex:
                       for i, s in top_articles],
             days={article_ids[i]: _day(snap, i) for i in rows},
         )
-
-    def nearest(self, vector: Sequence[float] | np.ndarray, limit: int,
-                filters: Filters | None = None) -> list[tuple[str, float]]:
-        """The `limit` live chunks nearest the vector under the filters, exactly, with their
-        cosine similarities."""
-        snap = self.current()
-        allowed = None
-        if filters is not None:
-            allowed = _allowed_articles(snap, filters)[snap.chunk_article] > 0
-        found = snap.nearest(np.asarray(vector, dtype=np.float32), limit, allowed)
-        return [(snap.all_chunk_ids[row], similarity) for row, similarity in found]
 
     def chunks(self, chunk_ids: Sequence[str]) -> list[Match]:
         """Live chunks by id with their vectors, from the snapshot and the catalog's article
@@ -135,7 +124,7 @@ class LexicalIndex:
                  ) -> dict[str, tuple[str, int | None]]:
         """Article id and publication day of each live chunk that passes the filters."""
         snap = self.current()
-        row_of, allowed = snap.row_of(), _allowed_articles(snap, filters)
+        row_of, allowed = snap.row_of(), allowed_articles(snap, filters)
         found = {}
         for chunk_id in chunk_ids:
             row = row_of.get(chunk_id)
@@ -363,17 +352,3 @@ def _top(scores: np.ndarray, limit: int) -> list[tuple[int, float]]:
         positive = positive[np.argpartition(-scores[positive], limit - 1)[:limit]]
     order = positive[np.argsort(-scores[positive], kind="stable")]
     return [(int(i), float(scores[i])) for i in order]
-
-
-def _allowed_articles(snap: SearchView, filters: Filters | None) -> np.ndarray:
-    allowed = np.ones(len(snap.all_article_ids), dtype=np.float32)
-    if filters is None:
-        return allowed
-    if filters.sources:
-        wanted = set(filters.sources)
-        allowed *= np.array([s in wanted for s in snap.article_source], dtype=np.float32)
-    if filters.since_day is not None:
-        allowed *= snap.article_day >= filters.since_day
-    if filters.until_day is not None:
-        allowed *= (snap.article_day <= filters.until_day) & (snap.article_day >= 0)
-    return allowed

@@ -21,7 +21,7 @@ from ingest.catalog import Catalog
 from ingest.dense import DenseMatrix
 from ingest.layout import ChunkLayout
 from ingest.snapshot import FETCH_BATCH, Snapshot, index_snapshot
-from ingest.store import StoredChunk, VectorStore
+from ingest.store import Filters, StoredChunk, VectorStore
 from newsrag.errors import RESTORE_HINT, StoreError
 
 
@@ -248,3 +248,18 @@ def _take_layouts(parts: Sequence[tuple[ChunkLayout, np.ndarray]]) -> ChunkLayou
         positions=np.concatenate([*positions, np.zeros((0, 3), dtype=np.int64)]),
         span_offsets=np.concatenate([[0], np.cumsum(joined)]).astype(np.int64),
         spans=np.concatenate([*spans, np.zeros((0, 2), dtype=np.int64)]))
+
+
+def allowed_articles(snap: SearchView, filters: Filters | None) -> np.ndarray:
+    """1 for each article of the view the filters let through, else 0."""
+    allowed = np.ones(len(snap.all_article_ids), dtype=np.float32)
+    if filters is None:
+        return allowed
+    if filters.sources:
+        wanted = set(filters.sources)
+        allowed *= np.array([s in wanted for s in snap.article_source], dtype=np.float32)
+    if filters.since_day is not None:
+        allowed *= snap.article_day >= filters.since_day
+    if filters.until_day is not None:
+        allowed *= (snap.article_day <= filters.until_day) & (snap.article_day >= 0)
+    return allowed

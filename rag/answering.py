@@ -21,22 +21,20 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-from ingest.store import Filters
 from newsrag.errors import NewsragError
 from rag.answer_layout import day
 from rag.answer_stream import AnswerStream
 from rag.conversation import rewrite_followup, to_turns
 from rag.extractive import count_screened, pick_extractive, prompt_sources, relevance
-from rag.generators import EXTRACTIVE, ChatModel, make_chat_model
+from rag.generators import EXTRACTIVE, ChatModel, Extractive, Generator, make_chat_model
 from rag.grounding import GroundedSentence, Renumbered, StreamGrounder, SupportJudge
 from rag.models import Answer, AnswerSentence, Citation, Hit, ShortAnswer
 from rag.prompt import build_messages
 from rag.reader import Reading, read
 from rag.screen import addresses_model
-from rag.search import search
+from rag.search import SearchOptions, search
 from rag.sentence_ranker import RankedSentence
 from rag.services import Services
 
@@ -44,16 +42,10 @@ REFUSAL = "The articles do not say."
 
 
 @dataclass(frozen=True)
-class AskOptions:
-    """Per-question overrides of the configured retrieval and generator."""
+class AskOptions(SearchOptions):
+    """Per-question overrides of the configured retrieval (SearchOptions) and generator."""
 
-    k: int | None = None
-    filters: Filters | None = None
     generator: str | None = None
-    mmr: bool | None = None
-    # When the question is asked: relative dates resolve against it (retrieval.resolve_dates)
-    # and nothing published after it is retrieved. None: today, with no upper date limit.
-    reference: date | None = None
 
 
 @dataclass
@@ -91,7 +83,7 @@ class Assistant:
     def __init__(self, services: Services, judge: SupportJudge | None = None) -> None:
         self.services = services
         self._judge = judge
-        self._chat_models: dict[str, ChatModel | None] = {}
+        self._chat_models: dict[str, Generator] = {}
         # Two first questions at once must not load a llama.cpp model (or the judge) twice.
         self._loading = threading.Lock()
 
@@ -105,7 +97,7 @@ class Assistant:
                 self._judge = shared_judge(self.services)
             return self._judge
 
-    def chat_model(self, generator: str | None = None) -> ChatModel | None:
+    def chat_model(self, generator: str | None = None) -> Generator:
         """The chat model for a generator name (default: configured); None for extractive."""
         name = generator or self.services.settings.generation.generator
         with self._loading:
@@ -131,8 +123,7 @@ class Assistant:
         run = _Run(question)
         standalone = self.standalone_question(question, history, options.generator)
         run.time("rewrite_s")
-        found = search(standalone, self.services, options.k, options.filters, options.mmr,
-                       options.reference)
+        found = search(standalone, self.services, options)
         if found.window:
             run.window = (found.window.since.isoformat() if found.window.since else "",
                           found.window.until.isoformat() if found.window.until else "")
@@ -143,7 +134,9 @@ class Assistant:
         """The question rewritten from the chat history if it is a follow-up."""
         if not self.services.settings.ask.rewrite_followups:
             return question
-        return rewrite_followup(question, to_turns(history), self.chat_model(generator))
+        chat = self.chat_model(generator)
+        writer = None if isinstance(chat, Extractive) else chat  # rules alone, then
+        return rewrite_followup(question, to_turns(history), writer)
 
     def respond(self, question: str, standalone: str, hits: list[Hit],
                 options: AskOptions | None = None) -> AnswerStream:
@@ -163,10 +156,10 @@ class Assistant:
         chat = self.chat_model(options.generator)
         declined = ask.decline and not run.reading.answers
         if relevance(run.ranked) < ask.min_relevance or declined or not run.ranked:
-            final = _refusal(run, chat.name if chat else EXTRACTIVE)
+            final = _refusal(run, chat.name)
             yield final.answer
             yield final
-        elif chat is None:
+        elif isinstance(chat, Extractive):
             yield from _extractive(run, ask.max_sentences, ask.style, EXTRACTIVE,
                                    fallback=False)
         else:

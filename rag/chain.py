@@ -23,7 +23,7 @@ from pydantic import ConfigDict
 from ingest.store import Filters
 from rag.answering import AskOptions, Assistant
 from rag.models import Answer, Hit
-from rag.search import retrieve
+from rag.search import SearchOptions, retrieve
 from rag.services import Services
 
 
@@ -44,7 +44,8 @@ class NewsRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        hits = retrieve(query, self.services, self.k, self.filters, self.mmr)
+        hits = retrieve(query, self.services,
+                        SearchOptions(k=self.k, filters=self.filters, mmr=self.mmr))
         return [to_document(hit) for hit in hits]
 
 

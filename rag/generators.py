@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,8 +38,19 @@ class ChatModel(Protocol):
 
 # A factory gets the shared generation settings and its own options (None if it declares
 # none with newsrag.registry.with_options).
-ChatModelFactory = Callable[[GenerationSettings, Any], ChatModel | None]
 EXTRACTIVE = "extractive"
+
+
+@dataclass(frozen=True)
+class Extractive:
+    """The "extractive" generator: no model writes; the reader's quoted answer is the answer."""
+
+    name: str = EXTRACTIVE
+
+
+# What a generator name stands for: a model that writes, or the reader alone.
+Generator = ChatModel | Extractive
+ChatModelFactory = Callable[[GenerationSettings, Any], Generator]
 CHAT_MODELS: Registry[ChatModelFactory] = Registry("generators", "generation.generator")
 
 
@@ -57,9 +69,9 @@ def llama_cpp(settings: GenerationSettings, options: LlamaCppOptions) -> ChatMod
                         settings.temperature, settings.seed, options.threads)
 
 
-def extractive(settings: GenerationSettings, options: None) -> None:
+def extractive(settings: GenerationSettings, options: None) -> Extractive:
     """No chat model: the reader's quoted answer."""
-    return None
+    return Extractive()
 
 
 for _name, _target in (("extractive", "rag.generators:extractive"),
@@ -99,8 +111,8 @@ def register_chat_model(name: str, factory: ChatModelFactory | str) -> None:
 
 
 def make_chat_model(settings: GenerationSettings, generator: str | None = None
-                    ) -> ChatModel | None:
-    """The chat model for `generator` (default: the configured one); None for "extractive"."""
+                    ) -> Generator:
+    """The chat model for `generator` (default: the configured one), or `Extractive`."""
     name = generator or settings.generator
     factory = CHAT_MODELS.get(name)
     return factory(settings, CHAT_MODELS.options(name, settings.backend_tables()))

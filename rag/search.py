@@ -5,7 +5,8 @@ articles by BM25) under the filters and any resolved question date; `rank` fuses
 (rag/fusion.py) and picks a context of k chunks with at most `max_chunks_per_article` per
 article, republished copies of one story waiting behind other stories. `retrieve` does both.
 
-    >>> hits = retrieve("What will Trump and Putin discuss?", services, k=3)  # doctest: +SKIP
+    >>> hits = retrieve("What will Trump and Putin discuss?",             # doctest: +SKIP
+    ...                 services, SearchOptions(k=3))
     >>> hits[0].title                                                       # doctest: +SKIP
     'Trump-Putin Talks Ahead: Will They Agree on a Ceasefire?'
 """
@@ -19,6 +20,7 @@ from datetime import date
 import numpy as np
 
 from ingest.clean import date_ordinal
+from ingest.dense_search import search_dense
 from ingest.store import Filters, Match
 from ingest.stories import story_ids, story_outlets
 from newsrag.settings import RetrievalSettings
@@ -82,25 +84,36 @@ class SearchResult:
     reference: date = field(default_factory=date.today)  # what recency counted back from
 
 
-def retrieve(question: str, services: Services, k: int | None = None,
-             filters: Filters | None = None, mmr: bool | None = None,
-             reference: date | None = None) -> list[Hit]:
+@dataclass(frozen=True)
+class SearchOptions:
+    """Per-question overrides of the configured retrieval (None: the configured value)."""
+
+    k: int | None = None
+    filters: Filters | None = None
+    mmr: bool | None = None
+    # When the question is asked: relative dates resolve against it (retrieval.resolve_dates)
+    # and nothing published after it is retrieved. None: today, with no upper date limit.
+    reference: date | None = None
+
+
+def retrieve(question: str, services: Services, options: SearchOptions | None = None
+             ) -> list[Hit]:
     """The k chunks that best answer the question, best first."""
-    return search(question, services, k, filters, mmr, reference).hits
+    return search(question, services, options).hits
 
 
-def search(question: str, services: Services, k: int | None = None,
-           filters: Filters | None = None, mmr: bool | None = None,
-           reference: date | None = None) -> SearchResult:
+def search(question: str, services: Services, options: SearchOptions | None = None
+           ) -> SearchResult:
     """Hits plus the ranked articles and the resolved date window (for --explain and benches).
 
-    `reference` is when the question was asked: relative dates resolve against it (with
-    `retrieval.resolve_dates`) and nothing published after it is retrieved.
+    `options.reference` is when the question was asked: relative dates resolve against it
+    (with `retrieval.resolve_dates`) and nothing published after it is retrieved.
     """
+    options = options or SearchOptions()
     if services.index.catalog.is_empty():  # spares loading the model for an empty store
         return SearchResult([], [], None)
-    candidates = gather(question, services, filters, reference)
-    return rank(candidates, services, k, mmr)
+    candidates = gather(question, services, options.filters, options.reference)
+    return rank(candidates, services, options.k, options.mmr)
 
 
 def gather(question: str, services: Services, filters: Filters | None = None,
@@ -152,7 +165,7 @@ def _add_dense(found: Candidates, services: Services, filters: Filters | None) -
     """The nearest live chunks under the filters, ranked by cosine similarity."""
     index, wanted = services.index, services.settings.retrieval.candidates
     if services.settings.retrieval.dense_search == "memory":
-        nearest = index.lexical.nearest(found.vector, wanted, filters)
+        nearest = search_dense(index.lexical.current(), found.vector, wanted, filters)
     else:
         nearest = _nearest_in_store(found, services, filters)
     known = index.lexical.describe([i for i, _ in nearest], filters)

@@ -23,7 +23,7 @@ from ingest.models import IngestReport, Skip
 from newsrag.errors import NotFoundError
 from rag.answering import AskOptions, Assistant
 from rag.models import Answer
-from rag.search import make_filters, search
+from rag.search import SearchOptions, make_filters, search
 from serve.errors import ApiError
 from serve.schemas import (
     AnswerRequest,
@@ -58,8 +58,8 @@ def build_router(assistant: Assistant, reader: Callable[..., Any],
                         since: date | None = None, until: date | None = None,
                         as_of: date | None = None) -> SearchResponse:
         """Ranked chunks for a query, with their article, sentences and ranks."""
-        result = search(q, services, k, make_filters(tuple(source or ()), since, until),
-                        reference=as_of)
+        result = search(q, services, SearchOptions(
+            k=k, filters=make_filters(tuple(source or ()), since, until), reference=as_of))
         window = None
         if result.window:
             window = (str(result.window.since or ""), str(result.window.until or ""))

@@ -15,6 +15,7 @@ from newsrag.cli.chat import print_answer
 from rag.answer_layout import DECLINED, lay_out
 from rag.answer_stream import AnswerStream
 from rag.answering import AskOptions
+from rag.generators import Extractive
 from rag.models import Answer, AnswerSentence
 from tests.conftest import SEED_TEXT
 from tests.made_answers import (
@@ -146,8 +147,8 @@ class ScriptedAssistant:
     def __init__(self, deltas: list[str], answer: Answer, model: bool) -> None:
         self.deltas, self.final, self.model = deltas, answer, model
 
-    def chat_model(self, generator: str | None = None) -> object | None:
-        return object() if self.model else None
+    def chat_model(self, generator: str | None = None) -> object:
+        return object() if self.model else Extractive()
 
     def stream(self, question: str, history: Any, options: Any) -> AnswerStream:
         return AnswerStream(iter([*self.deltas, self.final]))

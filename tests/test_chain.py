@@ -23,7 +23,7 @@ from rag.answering import AskOptions, Assistant
 from rag.chain import NewsRetriever, build_chain, to_document, to_hit
 from rag.generators import register_chat_model
 from rag.models import Answer
-from rag.search import make_filters, retrieve
+from rag.search import SearchOptions, make_filters, retrieve
 from rag.services import Services, build_services
 from tests.conftest import REPO, SAMPLE
 from tests.fakes import ScriptedChat
@@ -73,7 +73,7 @@ def test_documents_round_trip_to_the_same_hits(services: Services) -> None:
     documents = NewsRetriever(services=services, k=3).invoke(question)
     assert all(isinstance(d, Document) for d in documents)
     hits = [to_hit(d) for d in documents]
-    assert hits == retrieve(question, services, k=3)
+    assert hits == retrieve(question, services, SearchOptions(k=3))
     assert hits[0].article_id == "budget"
     first = documents[0]
     assert first.page_content == hits[0].text
@@ -117,18 +117,18 @@ def test_republished_copies_wait_behind_other_stories(services: Services) -> Non
         update={"duplicate_similarity": 1.01, "one_per_story": False})
     undiversified = Services(services.settings.model_copy(update={"retrieval": retrieval}),
                              services.index)
-    plain = retrieve(question, undiversified, k=2)
+    plain = retrieve(question, undiversified, SearchOptions(k=2))
     assert {h.article_id for h in plain} == set(copies)
     # Either rule alone defers the copy: the chunks' cosine, or the story ingest matched.
     for update in ({"duplicate_similarity": 1.01}, {"one_per_story": False}):
         one_rule = services.settings.retrieval.model_copy(update=update)
         alone = Services(services.settings.model_copy(update={"retrieval": one_rule}),
                          services.index)
-        assert [h.article_id for h in retrieve(question, alone, k=2)][1] == "flood-barrier"
-    default = [h.article_id for h in retrieve(question, services, k=2)]
+        assert [h.article_id for h in retrieve(question, alone, SearchOptions(k=2))][1] == "flood-barrier"
+    default = [h.article_id for h in retrieve(question, services, SearchOptions(k=2))]
     assert default[0] in copies and default[1] == "flood-barrier"
     # With room for everything, the deferred copy comes back after every other story.
-    everything = [h.article_id for h in retrieve(question, services, k=50)]
+    everything = [h.article_id for h in retrieve(question, services, SearchOptions(k=50))]
     assert set(copies) <= set(everything)
     assert everything[-1] in copies and everything[-1] != default[0]
 
@@ -139,7 +139,7 @@ def test_mmr_skips_near_duplicates(services: Services) -> None:
     ids = [d.metadata["article_id"] for d in diverse]
     copies = ("flood-gamma", "flood-delta")
     assert ids[0] in copies and ids[1] not in copies  # one copy, then another story
-    assert [to_hit(d) for d in diverse] == retrieve(question, services, k=2, mmr=True)
+    assert [to_hit(d) for d in diverse] == retrieve(question, services, SearchOptions(k=2, mmr=True))
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import pytest
 
 from ingest.store import ChromaStore
 from newsrag.settings import StoreSettings
-from rag.search import retrieve
+from rag.search import SearchOptions, retrieve
 from tests import reliability
 from tests.clirunner import NEWSRAG, run_cli
 from tests.conftest import REPO, rtqa_records
@@ -58,7 +58,7 @@ def write_feed(path: Path, records: Sequence[dict[str, Any]]) -> Path:
 
 
 def found(services: Services, record: dict[str, Any]) -> bool:
-    return record["doc_id"] in {h.article_id for h in retrieve(record["title"], services, k=10)}
+    return record["doc_id"] in {h.article_id for h in retrieve(record["title"], services, SearchOptions(k=10))}
 
 
 @dataclass

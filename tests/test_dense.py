@@ -11,8 +11,9 @@ import pytest
 
 import ingest.dense as dense
 from ingest.dense import DenseMatrix
+from ingest.dense_search import search_dense
 from ingest.pipeline import ingest
-from rag.search import search
+from rag.search import SearchOptions, search
 from rag.services import Services
 from tests.test_chain import ARTICLES, ingest_articles
 from tests.test_retrieval import write_feed
@@ -100,7 +101,7 @@ def test_memory_and_store_dense_search_agree(tmp_path: Path) -> None:
     index = services.index
     for question in ["harbour bridge repairs", "flood barrier engineers", "school budget"]:
         vector = index.embedder.embed_query(question)
-        memory = dict(index.lexical.nearest(vector, 50))
+        memory = dict(search_dense(index.lexical.current(), vector, 50))
         store = dict(index.store.nearest(vector, 50))
         assert memory.keys() == store.keys() and len(memory) == index.store.count()
         for chunk_id, similarity in memory.items():
@@ -108,7 +109,7 @@ def test_memory_and_store_dense_search_agree(tmp_path: Path) -> None:
     # Both settings answer end to end; the filtered path too.
     retrieval = services.settings.retrieval.model_copy(update={"dense_search": "store"})
     by_store = Services(services.settings.model_copy(update={"retrieval": retrieval}), index)
-    assert search("harbour bridge repairs", by_store, k=3).hits[0].article_id == "bridge"
+    assert search("harbour bridge repairs", by_store, SearchOptions(k=3)).hits[0].article_id == "bridge"
 
 
 def test_chunks_come_from_the_snapshot_exactly_as_the_store_holds_them(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 import ingest.lexical as lexical_module
 from ingest.bm25 import TermCounts, score_segments
+from ingest.dense_search import search_dense
 from ingest.index import Index, open_index
 from ingest.lexical import LexicalIndex, tokenize
 from ingest.pipeline import ingest
@@ -62,7 +63,7 @@ def _assert_equal_to_full_rebuild(index: Index, queries: list[str]) -> SearchVie
         assert _scores(view, query) == _scores(full, query), query  # exactly, not approx
     for chunk_id in full.chunk_ids[::37]:  # nearest-vector search sees the same live rows
         vector = full.known_vectors([chunk_id])[chunk_id]
-        assert index.lexical.nearest(vector, 10) == [
+        assert search_dense(index.lexical.current(), vector, 10) == [
             (full.all_chunk_ids[row], similarity) for row, similarity in full.nearest(vector, 10)]
     return view
 

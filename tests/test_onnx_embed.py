@@ -18,7 +18,7 @@ from ingest.onnx_embed import OnnxEmbedder
 from ingest.pipeline import ingest
 from newsrag.errors import ModelError
 from newsrag.settings import EmbeddingSettings, Settings
-from rag.search import retrieve
+from rag.search import SearchOptions, retrieve
 from rag.services import build_services
 
 pytestmark = pytest.mark.slow
@@ -94,7 +94,7 @@ def test_an_index_on_onnx_ingests_and_retrieves(
     index = open_index(settings)
     report = ingest([str(corpus_dir)], settings, index)
     assert report.added and report.chunks > 0
-    hits = retrieve("What did Putin and Trump discuss?", build_services(settings, index), k=3)
+    hits = retrieve("What did Putin and Trump discuss?", build_services(settings, index), SearchOptions(k=3))
     assert hits and "Putin" in hits[0].text + hits[0].title
     assert isinstance(index.embedder, OnnxEmbedder)
     assert not (settings.resolved_data_dir() / "models").exists()

@@ -10,7 +10,7 @@ from ingest.index import open_index, write_lock
 from ingest.pipeline import ingest
 from newsrag.errors import StoreBusyError, StoreError
 from newsrag.settings import Settings
-from rag.search import retrieve
+from rag.search import SearchOptions, retrieve
 from rag.services import build_services
 from tests.conftest import rtqa_records
 from tests.fakes import FakeEmbedder
@@ -82,7 +82,7 @@ def assert_consistent_view(settings: Settings, queries: Sequence[str] = ()) -> i
         retrieval = settings.retrieval.model_copy(update={"dense_search": mode})
         services = build_services(settings.model_copy(update={"retrieval": retrieval}), index)
         for query in queries:
-            for hit in retrieve(query, services, k=10):
+            for hit in retrieve(query, services, SearchOptions(k=10)):
                 record = records[hit.article_id]
                 stored = meta[f"{record.version}:{hit.chunk_index}"]
                 assert (hit.char_start, hit.char_end) == (stored["start"], stored["end"])
@@ -195,7 +195,7 @@ def test_search_never_sees_stale_chunks(settings: Settings, corpus_dir: Path) ->
                     ["land and power plants"],
                     [{"article_id": record.article.id, "version": "old-version", "index": 0,
                       "start": 0, "end": 5, "sentences": "[[0, 5]]"}])
-    hits = retrieve("land and power plants", build_services(settings, index), k=3)
+    hits = retrieve("land and power plants", build_services(settings, index), SearchOptions(k=3))
     assert hits and all(h.char_end <= len(record.article.text) for h in hits)
     assert all(h.text != "land and power plants" for h in hits)
 
@@ -309,7 +309,7 @@ def test_a_full_disk_while_saving_the_snapshot_leaves_the_old_one_whole(
     assert sorted(p.name for p in lexical.iterdir()) == before  # no partial folder left
     # The article itself was stored: a reader searches it, rebuilt in memory, with a warning.
     services = build_services(settings, open_index(settings, embedder=FakeEmbedder()))
-    hits = retrieve("nuclear power plants", services, k=3)
+    hits = retrieve("nuclear power plants", services, SearchOptions(k=3))
     assert any("nuclear power plants" in h.text for h in hits)
     assert "cannot save the search index" in caplog.text
     assert_consistent(settings)

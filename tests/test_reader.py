@@ -23,7 +23,7 @@ from rag.answering import REFUSAL, AskOptions, Assistant
 from rag.candidates import find_candidates
 from rag.question import analyse_question
 from rag.reader import load_answerability, read
-from rag.search import search
+from rag.search import SearchOptions, search
 from rag.sentence_kinds import is_heading, is_question, restates, strip_dateline
 from rag.sentence_ranker import FEATURES, load_ranker
 from rag.services import Services, build_services
@@ -229,7 +229,7 @@ def test_quotes_style_still_quotes_whole_sentences(make_services: Callable[..., 
 def test_shipped_ranker_puts_the_gold_sentence_first(services: Services) -> None:
     question, _ = _rtqa_slice()
     asked = date(*map(int, question["question_date"].split("/")))
-    hits = search(RTQA_QUESTION, services, reference=asked).hits
+    hits = search(RTQA_QUESTION, services, SearchOptions(reference=asked)).hits
     reading = read(RTQA_QUESTION, hits, services.index.embedder, asked)
     assert reading.ranked[0].hit.article_id in question["gold_doc_ids"]
     assert any("Yellowstone" in r.text for r in reading.ranked[:2])

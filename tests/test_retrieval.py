@@ -15,7 +15,7 @@ from ingest.pipeline import ingest
 from newsrag.settings import Settings
 from rag.dates import resolve_dates
 from rag.fusion import FusionWeights, Ranks, diversify, freshness, fused_score, reciprocal_rank
-from rag.search import make_filters, retrieve, search
+from rag.search import SearchOptions, make_filters, retrieve, search
 from rag.services import Services, build_services
 from tests.test_chain import ARTICLES, ingest_articles
 
@@ -128,7 +128,7 @@ def test_diversify_caps_articles_and_defers_duplicates() -> None:
 
 def test_hits_explain_their_ranks(tmp_path: Path) -> None:
     services = ingest_articles(tmp_path)
-    result = search("harbour bridge repairs", services, k=3)
+    result = search("harbour bridge repairs", services, SearchOptions(k=3))
     top = result.hits[0]
     assert top.article_id == "bridge" == result.articles[0]
     assert top.bm25_rank == 1 and top.article_rank == 1 and top.dense_rank is not None
@@ -137,7 +137,7 @@ def test_hits_explain_their_ranks(tmp_path: Path) -> None:
     # BM25 alone still finds a chunk the dense ranking would not have offered.
     bm25 = services.settings.retrieval.model_copy(update={"mode": "bm25"})
     lexical = Services(services.settings.model_copy(update={"retrieval": bm25}), services.index)
-    (hit,) = retrieve("harbour", lexical, k=1)
+    (hit,) = retrieve("harbour", lexical, SearchOptions(k=1))
     assert hit.article_id == "bridge" and hit.dense_rank is None and hit.similarity is not None
 
 
@@ -145,36 +145,33 @@ def test_date_filters_apply_to_both_rankings(tmp_path: Path) -> None:
     services = ingest_articles(tmp_path)
     budget_words = "council budget schools teachers"
     until = make_filters(until=date(2025, 3, 5))
-    assert {h.article_id for h in retrieve(budget_words, services, k=10, filters=until)} == {
+    assert {h.article_id for h in retrieve(budget_words, services, SearchOptions(k=10, filters=until))} == {
         "budget"}
     since = make_filters(since=date(2025, 3, 11))
-    assert "budget" not in {h.article_id for h in retrieve(budget_words, services, filters=since)}
+    assert "budget" not in {h.article_id for h in retrieve(budget_words, services, SearchOptions(filters=since))}
     for mode in ("bm25", "dense"):
         tuned = services.settings.retrieval.model_copy(update={"mode": mode})
         only = Services(services.settings.model_copy(update={"retrieval": tuned}), services.index)
-        assert {h.article_id for h in retrieve(budget_words, only, filters=until)} == {"budget"}
+        assert {h.article_id for h in retrieve(budget_words, only, SearchOptions(filters=until))} == {"budget"}
 
 
 def test_a_reference_date_hides_later_articles_and_resolves_relative_dates(
         tmp_path: Path) -> None:
     services = ingest_articles(tmp_path, NEWSRAG_RETRIEVAL__RESOLVE_DATES="true")
     question = "What did the council decide about the budget?"
-    asked_early = {h.article_id for h in retrieve(question, services, reference=date(2025, 3, 2))}
+    asked_early = {h.article_id for h in retrieve(question, services, SearchOptions(reference=date(2025, 3, 2)))}
     assert asked_early == {"budget"}  # everything else was published later
     # "this week" on 2025-03-21 covers 03-15..03-21 (plus a day of slack): only the bridge.
-    this_week = search("What reopened this week after the budget debate?", services,
-                       reference=date(2025, 3, 21))
+    this_week = search("What reopened this week after the budget debate?", services, SearchOptions(reference=date(2025, 3, 21)))
     assert this_week.window is not None and this_week.window.phrase == "this week"
     assert {h.article_id for h in this_week.hits} == {"bridge"}
     # Nothing published in the window (asked a year later): the phrase is just words again.
-    late = search("What reopened this week after the budget debate?", services,
-                  reference=date(2026, 3, 21))
+    late = search("What reopened this week after the budget debate?", services, SearchOptions(reference=date(2026, 3, 21)))
     assert late.window is None and "bridge" in {h.article_id for h in late.hits}
     # Without resolve_dates the phrase is just words.
     (tmp_path / "plain").mkdir()
     plain = ingest_articles(tmp_path / "plain", NEWSRAG_RETRIEVAL__RESOLVE_DATES="false")
-    assert len({h.article_id for h in retrieve("What reopened this week?", plain,
-                                               reference=date(2025, 3, 21))}) > 1
+    assert len({h.article_id for h in retrieve("What reopened this week?", plain, SearchOptions(reference=date(2025, 3, 21)))}) > 1
 
 
 @pytest.mark.parametrize(("question", "since", "until"), [

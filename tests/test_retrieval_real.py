@@ -18,7 +18,7 @@ import pytest
 from ingest.index import open_index
 from ingest.pipeline import ingest
 from newsrag.settings import load_settings
-from rag.search import search
+from rag.search import SearchOptions, search
 from rag.services import Services, build_services
 from tests.conftest import REPO, SHARED_DATA
 
@@ -65,7 +65,7 @@ def test_the_gold_article_is_in_the_top_5(dev: tuple[list[dict[str, Any]], Servi
     """Asked on its quiz date, as a user would have asked it (the default settings)."""
     questions, services = dev
     question = questions[position]
-    result = search(question["question"], services, k=10, reference=asked_on(question))
+    result = search(question["question"], services, SearchOptions(k=10, reference=asked_on(question)))
     assert set(question["gold_doc_ids"]) & set(result.articles[:5]), question["question"]
     assert {h.article_id for h in result.hits} & set(question["gold_doc_ids"])
 
@@ -83,8 +83,8 @@ def test_the_question_date_keeps_later_articles_out(
     questions, services = dev
     question = questions[0]
     asked = asked_on(question)
-    hits = search(question["question"], services, k=10, reference=asked).hits
+    hits = search(question["question"], services, SearchOptions(k=10, reference=asked)).hits
     assert hits and all(h.published is None or h.published[:10] <= asked.isoformat()
                         for h in hits)
-    undated = search(question["question"], services, k=30).hits
+    undated = search(question["question"], services, SearchOptions(k=30)).hits
     assert any(h.published and h.published[:10] > asked.isoformat() for h in undated)

@@ -17,7 +17,7 @@ import pytest
 from ingest.store import Filters, StoredChunk, VectorStore, chunk_metadata, make_store
 from newsrag.errors import StoreError
 from newsrag.settings import StoreSettings
-from rag.search import retrieve
+from rag.search import SearchOptions, retrieve
 from tests.chroma_server import auth_proxy, chroma_server
 from tests.test_chain import ARTICLES, ingest_articles
 from tests.uiserver import free_port
@@ -249,7 +249,7 @@ def test_a_whole_index_on_a_chroma_server(chroma: tuple[str, int], tmp_path: Pat
     assert on_server.count() == catalog.stats()["chunks"] > 0
     assert {c.article_id for c in on_server.scan()} == {a["id"] for a in ARTICLES}
 
-    hits = retrieve("harbour bridge repairs", services, k=3)
+    hits = retrieve("harbour bridge repairs", services, SearchOptions(k=3))
     assert hits[0].article_id == "bridge"
     assert "harbour bridge reopened" in hits[0].text
     budget = catalog.get("budget")

@@ -15,7 +15,7 @@ from ingest.index import open_index
 from ingest.pipeline import ingest
 from ingest.stories import StoryIndex, signature, story_ids
 from newsrag.settings import Settings
-from rag.search import retrieve
+from rag.search import SearchOptions, retrieve
 from rag.services import build_services
 from tests.clirunner import run_cli
 from tests.conftest import rtqa_records
@@ -55,18 +55,18 @@ def test_copies_share_a_story_and_the_context_counts_it_once(
 
     services = build_services(settings, index)
     question = "Is Squid Game coming back for a second season on Netflix?"
-    context = retrieve(question, services, k=4)
+    context = retrieve(question, services, SearchOptions(k=4))
     carried = [h for h in context if h.story_id == original]
     assert carried and {h.article_id for h in carried} != {original, copy["id"]}
     assert all(h.story_outlets == 2 for h in carried)  # cnn.com and wire.example.com
     # With room to spare the other outlet's article still comes (deferred, not dropped).
-    wide = retrieve(question, services, k=30)
+    wide = retrieve(question, services, SearchOptions(k=30))
     assert {original, copy["id"]} <= {h.article_id for h in wide}
 
     # The rule is what keeps it out: without story rows, the copy enters the small context.
     with index.catalog.transaction() as db:
         db.execute("DELETE FROM stories")
-    assert copy["id"] in {h.article_id for h in retrieve(question, services, k=4)}
+    assert copy["id"] in {h.article_id for h in retrieve(question, services, SearchOptions(k=4))}
 
 
 def test_a_changed_article_is_matched_again_and_a_deleted_one_leaves_its_story(

@@ -200,11 +200,12 @@ def _filters(sources: tuple[str, ...], since: Any, until: Any) -> Any:
 def search(app: _Context, query: str, k: int | None, sources: tuple[str, ...], since: Any,
            until: Any, as_of: Any, explain: bool, as_json: bool) -> None:
     """Ranked chunks for a query, with their article and sentences."""
-    from rag.search import future_dated
+    from rag.search import SearchOptions, future_dated
     from rag.search import search as run_search
 
-    result = run_search(query, app.services, k or 10, _filters(sources, since, until),
-                        reference=as_of.date() if as_of else None)
+    result = run_search(query, app.services, SearchOptions(
+        k=k or 10, filters=_filters(sources, since, until),
+        reference=as_of.date() if as_of else None))
     if as_json:
         click.echo(json.dumps([h.model_dump() for h in result.hits], indent=2,
                               ensure_ascii=False))

@@ -25,6 +25,7 @@ import click
 from newsrag.cli.answer_view import one_line, print_checks, print_sources, print_view
 from newsrag.errors import NewsragError
 from newsrag.terminal import report_error, safe, terminal_width
+from rag.generators import Extractive
 
 if TYPE_CHECKING:
     from rag.answering import AskOptions, Assistant
@@ -44,7 +45,7 @@ def print_answer(assistant: Assistant, question: str, history: Sequence[tuple[st
     """Print the answer (a model's text as it is written when `live`) and its evidence, and
     return the Answer."""
     # Only a model writes over time; an extractive answer arrives whole, so it is laid out.
-    echo = live and assistant.chat_model(options.generator) is not None
+    echo = live and not isinstance(assistant.chat_model(options.generator), Extractive)
     live_text = LiveText()
     streamed: list[str] = []
     pending = ""  # one delta held back: a decline arrives as one delta, then the Answer
