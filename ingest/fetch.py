@@ -32,6 +32,10 @@ class Fetched:
     url: str
     content_type: str
     body: bytes
+    # Validators for the next conditional GET; `not_modified` is a 304 answer (empty body).
+    etag: str = ""
+    last_modified: str = ""
+    not_modified: bool = False
 
 
 def is_public(address: str) -> bool:
@@ -134,16 +138,18 @@ def _opener(allow_private: bool) -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(*handlers)
 
 
-def fetch_url(url: str, settings: IngestSettings) -> Fetched:
-    """GET a URL within the configured timeout (for the whole response) and size cap.
+def fetch_url(url: str, settings: IngestSettings, etag: str = "",
+              last_modified: str = "") -> Fetched:
+    """GET a URL within the configured timeout (for the whole response) and size cap; with
+    `etag` or `last_modified` from an earlier response, a conditional GET (a 304 answer is
+    `Fetched(..., not_modified=True)`).
 
     >>> fetch_url("file:///etc/passwd", IngestSettings())
     Traceback (most recent call last):
     newsrag.errors.IngestError: refusing URL 'file:///etc/passwd': only http(s) URLs can be ingested
     """
     check_url(url, settings.allow_private_urls)
-    request = urllib.request.Request(url, headers={"User-Agent": settings.user_agent,
-                                                   "Accept-Encoding": "gzip, deflate"})
+    request = urllib.request.Request(url, headers=_headers(settings, etag, last_modified))
     cap = int(settings.url_max_mb * 1024 * 1024)
     deadline = time.monotonic() + settings.url_timeout_s
     try:
@@ -156,8 +162,10 @@ def fetch_url(url: str, settings: IngestSettings) -> Fetched:
             body = _decoded(body, response.headers.get("Content-Encoding", ""), cap, url,
                             settings)
             final_url = response.geturl()
-            content_type = response.headers.get("Content-Type", "")
+            headers = response.headers
     except urllib.error.HTTPError as exc:
+        if exc.code == 304 and (etag or last_modified):
+            return Fetched(url, "", b"", etag, last_modified, not_modified=True)
         if "infinite loop" in str(exc.reason):  # urllib's message spans three lines
             raise IngestError(f"{url}: redirect loop (HTTP {exc.code})") from None
         raise IngestError(f"{url}: HTTP {exc.code} {' '.join(str(exc.reason).split())}") from None
@@ -166,7 +174,18 @@ def fetch_url(url: str, settings: IngestSettings) -> Fetched:
         if isinstance(reason, IngestError):  # the peer check, raised inside urllib's connect
             raise reason from None
         raise IngestError(f"{url}: cannot fetch ({reason or type(exc).__name__})") from None
-    return Fetched(final_url, content_type.split(";")[0].strip().lower(), body)
+    content_type = headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return Fetched(final_url, content_type, body, headers.get("ETag", ""),
+                   headers.get("Last-Modified", ""))
+
+
+def _headers(settings: IngestSettings, etag: str, last_modified: str) -> dict[str, str]:
+    headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
 
 
 def _read_capped(response: Any, cap: int, deadline: float, url: str,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,10 +189,19 @@ def _metadata(prepared: PreparedArticle, chunk: Chunk) -> dict[str, object]:
 @contextmanager
 def write_lock(data_dir: Path, timeout_s: float = 0.0) -> Iterator[None]:
     """An exclusive advisory lock on the data dir, so two writers never interleave."""
+    with held_lock(data_dir / "write.lock", timeout_s, lambda holder: StoreBusyError(
+            f"store busy: {holder} is writing to {data_dir}; try again when it ends")):
+        yield
+
+
+@contextmanager
+def held_lock(path: Path, timeout_s: float, busy: Callable[[str], Exception]
+              ) -> Iterator[None]:
+    """An exclusive advisory lock on `path`, waiting up to timeout_s; raises busy(holder)
+    when another process keeps it (the file names the holder's pid)."""
     import time
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "write.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+") as handle:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -202,10 +211,7 @@ def write_lock(data_dir: Path, timeout_s: float = 0.0) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     handle.seek(0)
-                    holder = handle.read().strip() or "another process"
-                    raise StoreBusyError(
-                        f"store busy: {holder} is writing to {data_dir}; try again when it ends"
-                    ) from None
+                    raise busy(handle.read().strip() or "another process") from None
                 time.sleep(0.2)
         handle.seek(0)
         handle.truncate()

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ingest.catalog import LiveArticle
@@ -64,15 +65,17 @@ def ingest(
     index: Index | None = None,
     prune: bool = False,
     on_event: OnEvent | None = None,
+    articles: Iterable[Article] = (),
 ) -> IngestReport:
-    """Ingest files, directories and URLs; unchanged articles cost no embedding."""
+    """Ingest files, directories and URLs, then `articles` already read (the watcher's feed
+    entries); unchanged articles cost no embedding."""
     started = time.perf_counter()
     index = index or open_index(settings)
     notify = on_event or (lambda kind, report: None)
     with index.writing(verify=False):  # verified below, while the first batch is parsed
         run = _Run(index, IngestReport(), index.catalog.live_articles())
         fingerprint = pipeline_fingerprint(settings, index.embedder.name)
-        events = _events(list(inputs), settings, index, fingerprint, run.known)
+        events = _events(list(inputs), settings, index, fingerprint, run.known, articles)
         # Chroma takes a second to import and open: do it while the first batch is parsed.
         run.writing = run.writer.submit(index.verify)
         try:
@@ -108,7 +111,8 @@ def _digest(parts: list[Any]) -> str:
 
 
 def _events(inputs: list[str], settings: Settings, index: Index, fingerprint: str,
-            known: dict[str, LiveArticle]) -> Iterator[tuple[str, Any]]:
+            known: dict[str, LiveArticle], articles: Iterable[Article] = ()
+            ) -> Iterator[tuple[str, Any]]:
     """Runs in the background thread: everything but embedding and writing."""
     catalog = index.catalog
     file_fingerprint = _file_fingerprint(settings, fingerprint)
@@ -132,21 +136,27 @@ def _events(inputs: list[str], settings: Settings, index: Index, fingerprint: st
                 whole_file_failed |= item.location == location
                 yield "skip", item
                 continue
-            refused = refusal(item, known.get(item.id), uploads)
-            if refused is not None:
-                yield "refused", refused
-                continue
-            crash_point("parse")
-            version = _version(item, fingerprint)
-            held = known.get(item.id)
-            unchanged = held is not None and (held.content_hash, held.version) == (
-                item.content_hash, version)
-            prepared = None if unchanged else _prepare(
-                item, version, settings.chunking, index.embedder)
-            yield "article", (item, version, prepared)
+            yield _article_event(item, settings, index, fingerprint, known, uploads)
         # A file that failed as a whole is not "complete": prune must not empty it.
         if isinstance(source, SourceFile) and not whole_file_failed:
             yield "file_done", (source.location, source.size, source.mtime_ns, file_fingerprint)
+    for article in articles:
+        yield _article_event(article, settings, index, fingerprint, known, uploads)
+
+
+def _article_event(item: Article, settings: Settings, index: Index, fingerprint: str,
+                   known: dict[str, LiveArticle], uploads: Path) -> tuple[str, Any]:
+    """An article refused, or ready to store (prepared unless it is unchanged)."""
+    refused = refusal(item, known.get(item.id), uploads)
+    if refused is not None:
+        return "refused", refused
+    crash_point("parse")
+    version = _version(item, fingerprint)
+    held = known.get(item.id)
+    unchanged = held is not None and (held.content_hash, held.version) == (
+        item.content_hash, version)
+    prepared = None if unchanged else _prepare(item, version, settings.chunking, index.embedder)
+    return "article", (item, version, prepared)
 
 
 def _version(article: Article, fingerprint: str) -> str:

@@ -141,6 +141,13 @@ def _authors(value: Any) -> tuple[str, ...]:
 
 def parse_feed(raw: bytes, location: str) -> Iterator[Article | Skip]:
     """An RSS or Atom feed: one article per entry, its content (or summary) as the text."""
+    for _, item in feed_entries(raw, location):
+        yield item
+
+
+def feed_entries(raw: bytes, location: str) -> Iterator[tuple[str, Article | Skip]]:
+    """(entry key, article or skip) per feed entry; the key is the entry's GUID, else its
+    link, else its title, so the watcher can tell a changed entry from a new one."""
     import feedparser
 
     _refuse_entity_declarations(raw)
@@ -155,10 +162,11 @@ def parse_feed(raw: bytes, location: str) -> Iterator[Article | Skip]:
     outlet = normalize_line(feed.feed.get("title", ""), NAME_CHARS)
     for index, entry in enumerate(feed.entries):
         where = f"{location}#{index}"
+        key = str(entry.get("id") or entry.get("link") or entry.get("title") or where)
         try:
-            yield _article_from_entry(entry, where, location, outlet)
+            yield key, _article_from_entry(entry, where, location, outlet)
         except IngestError as exc:
-            yield Skip(where, str(exc))
+            yield key, Skip(where, str(exc))
 
 
 def _article_from_entry(entry: Any, where: str, location: str, outlet: str) -> Article:

@@ -146,7 +146,7 @@ def read_source(source: Source, settings: IngestSettings) -> Iterator[Article | 
     location = source if isinstance(source, str) else source.location
     try:
         for item in _parse(source, settings):
-            yield item if isinstance(item, Skip) else _checked(item, settings)
+            yield item if isinstance(item, Skip) else check_article(item, settings)
     except IngestError as exc:
         yield Skip(location, str(exc))
     except Exception as exc:  # a parser library failing on hostile input must not stop a batch
@@ -157,8 +157,8 @@ def read_source(source: Source, settings: IngestSettings) -> Iterator[Article | 
 def _parse(source: Source, settings: IngestSettings) -> Iterator[Article | Skip]:
     if isinstance(source, str):
         fetched = fetch_url(source, settings)
-        kind = _kind_of_response(fetched.content_type, fetched.url, fetched.body)
-        yield from _parse_bytes(fetched.body, kind, fetched.url, settings, url=fetched.url)
+        kind = kind_of_response(fetched.content_type, fetched.url, fetched.body)
+        yield from parse_bytes(fetched.body, kind, fetched.url, settings, url=fetched.url)
         return
     cap = settings.max_file_mb * 1024 * 1024
     if source.size > cap:
@@ -166,10 +166,10 @@ def _parse(source: Source, settings: IngestSettings) -> Iterator[Article | Skip]
     if source.size == 0:
         raise IngestError("empty file")
     kind = source.path.suffix.lower()
-    yield from _parse_bytes(source.path.read_bytes(), kind, source.location, settings)
+    yield from parse_bytes(source.path.read_bytes(), kind, source.location, settings)
 
 
-def _parse_bytes(
+def parse_bytes(
     body: bytes, kind: str, location: str, settings: IngestSettings, url: str = ""
 ) -> Iterator[Article | Skip]:
     if kind in FEED_EXTENSIONS:
@@ -193,7 +193,7 @@ def _parse_bytes(
         raise IngestError(f"unsupported file type {kind!r}")
 
 
-def _kind_of_response(content_type: str, url: str, body: bytes) -> str:
+def kind_of_response(content_type: str, url: str, body: bytes) -> str:
     head = body[:512].lstrip().lower()
     if "rss" in content_type or "atom" in content_type or head.startswith((b"<rss", b"<feed")):
         return ".xml"
@@ -207,7 +207,7 @@ def _kind_of_response(content_type: str, url: str, body: bytes) -> str:
     return suffix or ".txt"
 
 
-def _checked(article: Article, settings: IngestSettings) -> Article | Skip:
+def check_article(article: Article, settings: IngestSettings) -> Article | Skip:
     """Apply the size rules and fill a missing title from the text."""
     where = f"{article.location} [{article.id}]"
     if len(article.text) < settings.min_text_chars:

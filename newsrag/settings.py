@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -141,12 +142,70 @@ class GenerationSettings(Section):
         return dict(self.model_extra or {})
 
 
+DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in "90", "10s", "15m", "1.5h" or "1d".
+
+    >>> parse_duration("15m"), parse_duration("10s"), parse_duration("90")
+    (900.0, 10.0, 90.0)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(text).lower())
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"not a duration: {text!r} (write e.g. 10s, 15m, 1h)")
+    return float(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+class WatchSource(Section):
+    """One watched source with its own poll interval."""
+
+    source: str = Field(min_length=1)
+    every: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> WatchSource:
+        if self.every is not None:
+            _duration(self.every)
+        return self
+
+
+class WatchSettings(Section):
+    sources: list[str | WatchSource] = []
+    every: str = "15m"
+    delay_per_host_s: float = Field(1.0, ge=0, le=600)
+    user_agent: str = Field("newsrag-watch/0.1 (+offline news Q&A; polls the feeds its user "
+                            "listed)", min_length=1)
+    backoff_cap: str = "6h"
+    teaser_chars: int = Field(1000, ge=0, le=1_000_000)
+    fetch_pages: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> WatchSettings:
+        _duration(self.every)
+        _duration(self.backoff_cap)
+        return self
+
+    def sources_with_intervals(self) -> list[tuple[str, float]]:
+        """(source, seconds between polls) for every configured source."""
+        default = parse_duration(self.every)
+        return [(s, default) if isinstance(s, str)
+                else (s.source, parse_duration(s.every) if s.every else default)
+                for s in self.sources]
+
+
 class UISettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
     users: list[str] = []
     max_upload_mb: float = Field(20.0, gt=0)
     concurrency: int = Field(4, ge=1, le=64)
+    watch: bool = False
     examples: list[str] = [
         "What will Trump and Putin discuss?",
         "Where did U.S. and Russian delegations meet on February 18?",
@@ -192,6 +251,7 @@ class Settings(Section):
     ui: UISettings = UISettings()
     serve: ServeSettings = ServeSettings()
     eval: EvalSettings = EvalSettings()
+    watch: WatchSettings = WatchSettings()
     # Where the config file was read from; not a key users set.
     config_path: str | None = Field(None, exclude=True)
 

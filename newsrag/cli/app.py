@@ -17,6 +17,7 @@ import click
 
 from newsrag.cli.evals import eval_group
 from newsrag.cli.serve import keys_group, serve_command
+from newsrag.cli.watch import watch_command
 from newsrag.errors import NewsragError
 from newsrag.settings import Settings, load_settings
 from newsrag.terminal import counted, human_bytes, report_error, safe
@@ -300,13 +301,16 @@ def chat(app: _Context, show_checks: bool, **options: Any) -> None:
 @click.option("--host", default=None, help="Address to bind (default: ui.host, 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Port (default: ui.port, 7860).")
+@click.option("--watch", "watch", is_flag=True, default=None,
+              help="Also run the feed watcher ([watch] sources) in the UI process.")
 @pass_context
-def ui(app: _Context, host: str | None, port: int | None) -> None:
+def ui(app: _Context, host: str | None, port: int | None, watch: bool | None) -> None:
     """Open the chat UI in the browser at http://127.0.0.1:7860."""
     from ui.server import auth_users, prepare_gradio, serve_ui
 
     settings = load_settings(app.config)
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    overrides = {k: v for k, v in (("host", host), ("port", port), ("watch", watch))
+                 if v is not None}
     settings = settings.model_copy(update={"ui": settings.ui.model_copy(update=overrides)})
     auth_users(settings.ui)  # refuse an open non-local address before anything loads
     prepare_gradio(settings)
@@ -319,6 +323,7 @@ def ui(app: _Context, host: str | None, port: int | None) -> None:
 cli.add_command(eval_group)
 cli.add_command(serve_command)
 cli.add_command(keys_group)
+cli.add_command(watch_command)
 
 
 def main(argv: list[str] | None = None) -> None:
