@@ -214,6 +214,12 @@ class Catalog:
         rows = self.db.execute("SELECT * FROM articles ORDER BY published DESC, title")
         return [_record(row) for row in rows]
 
+    def ingested_since(self, after: str) -> list[ArticleRecord]:
+        """Articles stored or updated after `after` ("2026-01-31T12:00:00Z"), newest first."""
+        rows = self.db.execute("SELECT * FROM articles WHERE ingested_at > ? "
+                               "ORDER BY ingested_at DESC, title", (after,))
+        return [_record(row) for row in rows]
+
     def lexical_rows(self) -> list[dict[str, Any]]:
         """What the BM25 index needs of every article, in one query."""
         rows = self.db.execute(

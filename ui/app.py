@@ -24,6 +24,7 @@ from ui.guard import guarded, guarded_stream
 from ui.library import SORTS, LibraryHandlers, render_library, render_report
 from ui.render import ChatTurn, escape, plural, render_sources, render_transcript
 from ui.style import EXAMPLES_JS, LIBRARY_JS, RAW_DATES_JS, SOURCE_PANE_JS, TRANSCRIPT_JS
+from ui.watch_panel import WatchPanel, feeds_tab
 
 NO_CHANGE = gr.skip
 
@@ -33,10 +34,11 @@ def build_app(services: Services, assistant: Assistant | None = None) -> gr.Bloc
     chat = ChatHandlers(assistant or Assistant(services))
     library = LibraryHandlers(services)
     conversations = Conversations(services.settings)
+    feeds = WatchPanel(services)
     with gr.Blocks(title="newsrag", analytics_enabled=False) as demo:
         browser_id = gr.BrowserState("", storage_key="newsrag-browser",
                                      secret=conversations.browser_secret())
-        header = gr.HTML(_header(chat), elem_id="nr-header")
+        header = gr.HTML(_header(chat, feeds), elem_id="nr-header")
         with gr.Sidebar(label="History", open=True, elem_id="nr-sidebar", width=260):
             side = _sidebar()
         with gr.Tab("Chat", id="chat"):
@@ -45,11 +47,13 @@ def build_app(services: Services, assistant: Assistant | None = None) -> gr.Bloc
             ingested = _ingest_tab(library)
         with gr.Tab("Library", id="library"):
             filters, table, outlets, deleted = _library_tab(library, chat)
+        with gr.Tab("Feeds", id="feeds"):
+            feeds_tab(feeds, header, lambda: _header(chat, feeds))
 
         # After anything that changes the library: the counts, the table, the source filters.
         def refresh(*values: Any) -> tuple[Any, ...]:
             choices = chat.source_choices()
-            return (_header(chat), _library(library, *values), gr.update(choices=choices),
+            return (_header(chat, feeds), _library(library, *values), gr.update(choices=choices),
                     gr.update(choices=choices), render_examples(chat.examples()))
 
         updated = [header, table, sources_box, outlets, examples]
@@ -70,14 +74,19 @@ def build_app(services: Services, assistant: Assistant | None = None) -> gr.Bloc
     return demo
 
 
-def _header(chat: ChatHandlers) -> str:
+def _header(chat: ChatHandlers, feeds: WatchPanel) -> str:
     services = chat.assistant.services
     stats = services.index.catalog.stats()
     generator = services.settings.generation.generator
     return (f'<div class="nr-header"><h1>newsrag</h1><span class="nr-status">'
             f"{plural(stats['articles'], 'article')} · {plural(stats['chunks'], 'chunk')} · "
             "answers by "
-            f"{escape(generator)}</span></div>")
+            f"{escape(generator)}{_feeds_note(feeds)}</span></div>")
+
+
+def _feeds_note(feeds: WatchPanel) -> str:
+    note = feeds.header_note()
+    return f" · {escape(note)}" if note else ""
 
 
 class _Side:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import gradio as gr
 
     from rag.services import Services
+    from ui.watch_panel import BackgroundWatch
 
 
 def prepare_gradio(settings: Settings) -> None:
@@ -83,10 +84,24 @@ def create_app(services: Services) -> gr.Blocks:
 def serve_ui(services: Services, block: bool = True) -> gr.Blocks:
     """Build and launch; `block=False` returns once the server is listening."""
     options = launch_options(services.settings)
+    watching = _watching(services) if block else None  # block=False: tests start their own
     demo = create_app(services)
     # quiet: Gradio's banner suggests share links, which newsrag never creates.
     demo.launch(prevent_thread_lock=True, quiet=True, **options)
     print(f"newsrag UI on {demo.local_url} (Ctrl-C stops it)", flush=True)
     if block:
-        demo.block_thread()
+        try:
+            demo.block_thread()
+        finally:
+            if watching is not None:
+                watching.close()
     return demo
+
+
+def _watching(services: Services) -> BackgroundWatch | None:
+    """With ui.watch: the feed watcher, started in a thread of this process."""
+    if not services.settings.ui.watch:
+        return None
+    from ui.watch_panel import BackgroundWatch
+
+    return BackgroundWatch(services).start()
