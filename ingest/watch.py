@@ -98,6 +98,7 @@ class Polled:
     folder: str = ""
     fetched: Fetched | None = None
     error: str = ""
+    polled_at: float = 0.0  # when the fetch began: the next poll is due an interval later
 
 
 @dataclass(frozen=True)
@@ -160,16 +161,16 @@ class Watcher:
         return [self._finish(p, report, failure) for p in polled]
 
     def _fetch(self, state: SourceState) -> Polled:
-        source = state.source
+        source, began = state.source, self.clock()
         if not is_url(source):
             exists = Path(source).expanduser().exists()
-            return Polled(replace(state, kind="folder"), folder=source,
+            return Polled(replace(state, kind="folder"), folder=source, polled_at=began,
                           error="" if exists else "no such file or directory")
         try:
             fetched = self.fetch(source, state.etag, state.last_modified)
         except NewsragError as exc:
-            return Polled(state, error=explain(exc, debug_hint=""))
-        polled = Polled(state, fetched=fetched)
+            return Polled(state, error=explain(exc, debug_hint=""), polled_at=began)
+        polled = Polled(state, fetched=fetched, polled_at=began)
         if fetched.not_modified:
             return polled
         kind = kind_of_response(fetched.content_type, fetched.url, fetched.body)
@@ -216,7 +217,7 @@ class Watcher:
 
     def _finish(self, polled: Polled, report: IngestReport | None, failure: str
                 ) -> CycleResult:
-        now, state = self.clock(), polled.state
+        now, began, state = self.clock(), polled.polled_at, polled.state
         if report is None and failure.startswith("busy:") and not polled.error:
             state = replace(state, last_status="store busy", next_due=now + BUSY_RETRY_S)
             self.state.save(state)
@@ -225,8 +226,8 @@ class Watcher:
         if error:
             failures = state.failures + 1
             wait = min(state.every_s * 2 ** failures, max(self.cap_s, state.every_s))
-            state = replace(state, last_poll=now, last_status="error", last_error=error,
-                            failures=failures, next_due=now + wait)
+            state = replace(state, last_poll=began, last_status="error", last_error=error,
+                            failures=failures, next_due=began + wait)
             self.state.save(state)
             return CycleResult(state)
         assert report is not None
@@ -235,8 +236,8 @@ class Watcher:
         status = "not modified" if fetched and fetched.not_modified else (
             f"ok: {added} new, {updated} updated{_skips(polled)}")
         state = replace(
-            state, last_poll=now, last_status=status, last_error="", failures=0,
-            next_due=now + state.every_s, new_articles=state.new_articles + added,
+            state, last_poll=began, last_status=status, last_error="", failures=0,
+            next_due=began + state.every_s, new_articles=state.new_articles + added,
             updated_articles=state.updated_articles + updated,
             last_new=now if added or updated else state.last_new,
             etag=fetched.etag if fetched else "",

@@ -1,6 +1,6 @@
 """A real HTTP server on 127.0.0.1 serving feeds and pages that a test (or bench) changes
 while a watcher polls them: ETag/Last-Modified with 304 answers, errors, redirects,
-trickling bodies. No pytest imports: bench/watch.py uses it too."""
+trickling bodies."""
 
 from __future__ import annotations
 
