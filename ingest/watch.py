@@ -136,12 +136,18 @@ class Watcher:
         """Poll until `stop` is set (or once, every source, with `once`)."""
         if stop is not None:
             self.stop = self.fetch.stop = stop
+        changed = False  # since the lexical deltas were last merged
         while not self.stop.is_set():
             results = self.poll(force=once)
             if on_cycle is not None and results:
                 on_cycle(results)
             if once:
                 return
+            if any(r.added or r.updated for r in results):
+                changed = True
+            elif results and changed:  # a quiet cycle: fold the deltas into the main index
+                self.index.lexical.merge()
+                changed = False
             self.stop.wait(self.seconds_to_next_due())
 
     def seconds_to_next_due(self) -> float:

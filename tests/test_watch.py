@@ -235,3 +235,22 @@ def test_a_second_watcher_is_refused(tmp_path: Path) -> None:
         pass
     with watch_lock(tmp_path):  # released: the next one may start
         pass
+
+
+def test_a_quiet_cycle_merges_the_lexical_deltas(
+        server: FeedServer, watch_settings: Callable[..., Settings], embedder: Embedder) -> None:
+    url = server.put("/feed.xml", rss([item(0)]))
+    watcher = make_watcher(watch_settings(), embedder, [url], every=0.2)
+    watcher.poll(force=True)  # the first write is the main snapshot
+    server.put("/feed.xml", rss([item(1), item(0)]))
+    cycles: list[int] = []
+
+    def count(results: list[Any]) -> None:
+        cycles.append(sum(r.added for r in results))
+        if len(cycles) == 2:  # one cycle with the new item, one quiet
+            watcher.stop.set()
+
+    watcher.run(on_cycle=count)
+    assert cycles == [1, 0]
+    view = open_index(watch_settings(), embedder).lexical.current()
+    assert len(view.segments) == 1 and len(stored(watcher)) == 2
