@@ -81,8 +81,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return route.status
-        if route.validators and route.status == 200 and (
-                self.headers.get("If-None-Match") == route.etag):
+        if route.validators and route.status == 200 and self._unchanged(route):
             self.send_response(304)
             self.end_headers()
             return 304
@@ -97,6 +96,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self._write(route)
         return route.status
+
+    def _unchanged(self, route: Route) -> bool:
+        if etag := self.headers.get("If-None-Match"):
+            return bool(etag == route.etag)
+        since = self.headers.get("If-Modified-Since")
+        if not since:
+            return False
+        try:
+            return email.utils.parsedate_to_datetime(since).timestamp() >= int(route.modified)
+        except (TypeError, ValueError):
+            return False
 
     def _write(self, route: Route) -> None:
         if not route.trickle_s:

@@ -16,7 +16,7 @@ from ingest import fetch
 from ingest.embed import Embedder, make_embedder
 from ingest.index import open_index
 from ingest.watch import Watcher, WatcherBusyError, watch_lock
-from newsrag.settings import Settings, load_settings
+from newsrag.settings import IngestSettings, Settings, load_settings
 from tests.conftest import REPO, rtqa_records
 from tests.feedserver import FeedServer, feed_server, page, rss
 from tests.reliability import Figures
@@ -75,6 +75,20 @@ def test_new_entries_are_stored_then_a_304_costs_nothing(
     assert [h.status for h in hits] == [200, 304] and hits[1].conditional
     assert all(h.user_agent.startswith("newsrag-watch/") for h in server.hits)
     assert len(stored(watcher)) == 2
+
+
+def test_fetch_sends_validators_and_reads_a_304(server: FeedServer) -> None:
+    settings = IngestSettings(allow_private_urls=True, url_timeout_s=2)
+    url = server.put("/feed.xml", rss([item(0)]))
+    first = fetch.fetch_url(url, settings)
+    assert first.etag and first.last_modified and not first.not_modified
+    by_etag = fetch.fetch_url(url, settings, etag=first.etag)
+    by_date = fetch.fetch_url(url, settings, last_modified=first.last_modified)
+    assert by_etag.not_modified and by_date.not_modified and by_etag.body == b""
+    server.put("/feed.xml", rss([item(1)]))
+    changed = fetch.fetch_url(url, settings, etag=first.etag)
+    assert not changed.not_modified and changed.etag != first.etag and b"guid-1" in changed.body
+    assert [h.status for h in server.hits] == [200, 304, 304, 200]
 
 
 def test_a_new_item_is_found_by_search(
