@@ -5,7 +5,8 @@ and how fast search stays while the watcher ingests.
 
 A loopback HTTP server serves `--feeds` RSS feeds whose items are RealTime QA dev articles
 (teasers of 200 characters linking to article pages the watcher fetches and extracts). Each
-feed starts with `--start` items; then one new item appears every `--gap` seconds in a
+feed starts with `--start` items; once the watcher has stored them and gone idle (a cycle
+of 304s), one new item appears every `--gap` seconds in a
 feed taken in turn, `--releases` times. A real `newsrag watch --every 10s` subprocess (real
 ONNX embedder, real Chroma) polls them; this process searches each released title every
 0.5 s through the library (as `newsrag search` would) until the article is among the top
@@ -187,6 +188,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         warm: list[float] = []
         while not _searchable(first, services, warm):
             time.sleep(1)
+        _wait_until_idle(data)
         print(f"initial {len(records) - len(waiting)} articles stored; releasing", flush=True)
         searches: list[float] = []
         done = threading.Event()
@@ -210,6 +212,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                          "p95": _percentile(searches, 0.95),
                                          "n": len(searches)},
             "idle_cycle_cpu_s": idle}
+
+
+def _wait_until_idle(data: Path, timeout_s: float = 600) -> None:
+    """Until a cycle found every feed unchanged: the start-up backlog is stored and merged."""
+    from ingest.watch_state import WatchState
+
+    state, deadline = WatchState(data / "watch.sqlite3"), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(s.last_status == "not modified" for s in state.sources()):
+            return
+        time.sleep(1)
+    raise SystemExit("the watcher never went idle")
 
 
 def _release(server: Feeds, feeds: list[list[dict[str, Any]]], waiting: list[dict[str, Any]],

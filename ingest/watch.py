@@ -99,6 +99,7 @@ class Polled:
     fetched: Fetched | None = None
     error: str = ""
     polled_at: float = 0.0  # when the fetch began: the next poll is due an interval later
+    interrupted: bool = False  # stopped while reading its entries: its state is not saved
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,10 @@ class Watcher:
         known = self.state.entries(polled.state.source)
         for entry in entries:
             held = known.get(entry.key)
-            if (held is not None and held.digest == entry.digest) or self.stop.is_set():
+            if self.stop.is_set():
+                polled.interrupted = True  # the validators must not hide the rest next time
+                return
+            if held is not None and held.digest == entry.digest:
                 continue
             item = entry.item
             if isinstance(item, Article):
@@ -224,6 +228,8 @@ class Watcher:
     def _finish(self, polled: Polled, report: IngestReport | None, failure: str
                 ) -> CycleResult:
         now, began, state = self.clock(), polled.polled_at, polled.state
+        if polled.interrupted:
+            return CycleResult(state)
         if report is None and failure.startswith("busy:") and not polled.error:
             state = replace(state, last_status="store busy", next_due=now + BUSY_RETRY_S)
             self.state.save(state)

@@ -268,3 +268,30 @@ def test_a_quiet_cycle_merges_the_lexical_deltas(
     assert cycles == [1, 0]
     view = open_index(watch_settings(), embedder).lexical.current()
     assert len(view.segments) == 1 and len(stored(watcher)) == 2
+
+
+def test_a_stop_mid_feed_saves_no_validators_so_the_next_poll_finishes_it(
+        server: FeedServer, watch_settings: Callable[..., Settings], embedder: Embedder) -> None:
+    for n in (3, 4):
+        server.put(f"/story-{n}", page(RECORDS[n]["title"], RECORDS[n]["text"].split("\n\n")),
+                   content_type="text/html")
+    url = server.put("/feed.xml", rss([item(n, RECORDS[n]["text"][:200],
+                                            link=f"{server.base}/story-{n}") for n in (3, 4)]))
+    watcher = make_watcher(watch_settings(), embedder, [url])
+    polite = watcher.fetch
+
+    def stopping_after_a_page(address: str, *validators: str) -> Any:
+        fetched = polite(address, *validators)
+        if "/story-" in address:
+            watcher.stop.set()  # Ctrl-C while the first teaser's page was read
+        return fetched
+
+    watcher.fetch = stopping_after_a_page  # type: ignore[assignment]
+    (stopped,) = watcher.poll(force=True)
+    assert stopped.state.last_poll is None and watcher.state.source(url).etag == ""
+    assert len(stored(watcher)) == 1  # what was read before the stop is stored
+    watcher.stop.clear()
+    watcher.fetch = polite
+    (finished,) = watcher.poll(force=True)
+    assert finished.added == 1
+    assert len(stored(watcher)) == 2 and finished.state.etag
