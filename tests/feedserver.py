@@ -64,12 +64,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: FeedServer
 
     def do_GET(self) -> None:
-        route = self.server.routes.get(self.path)
+        self._answer(self.server.routes.get(self.path))
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # Logged before the answer leaves: a client that got it finds its hit listed.
         conditional = bool(self.headers.get("If-None-Match")
                            or self.headers.get("If-Modified-Since"))
-        status = self._answer(route)
         self.server.hits.append(Hit(self.path, self.headers.get("User-Agent", ""),
-                                    conditional, status, time.time()))
+                                    conditional, code, time.time()))
+        super().send_response(code, message)
 
     def _answer(self, route: Route | None) -> int:
         if route is None:
