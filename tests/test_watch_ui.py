@@ -5,6 +5,7 @@ and the header show the sources and what arrived."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -105,3 +106,39 @@ def test_the_watch_thread_stops_when_closed(tmp_path: Path) -> None:
         assert not any(t.name == "newsrag-watch" for t in threading.enumerate())
         with watch_lock(settings.resolved_data_dir()):  # the lock is free again
             pass
+
+
+def test_the_feeds_tab_in_a_browser(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    from tests.uiserver import chromium
+
+    with feed_server() as server:
+        url = server.put("/feed.xml", rss([{"guid": "a", "title": RECORDS[2]["title"],
+                                            "text": RECORDS[2]["text"]}]))
+        broken = server.base + "/gone.xml"
+        env = {"NEWSRAG_WATCH__SOURCES": json.dumps([url, broken]),
+               "NEWSRAG_INGEST__ALLOW_PRIVATE_URLS": "true",
+               "NEWSRAG_WATCH__DELAY_PER_HOST_S": "0",
+               "NEWSRAG_EMBEDDING__BACKEND": "tests.fakes:FakeEmbedder"}
+        with ui_server(tmp_path, env) as (address, services):
+            watching = BackgroundWatch(services).start()
+            try:
+                with chromium(tmp_path / "profile") as context:
+                    page = context.new_page()
+                    page.goto(address, wait_until="load")
+                    page.get_by_role("tab", name="Feeds").click()
+                    feeds = page.locator("#nr-feeds")
+                    # The tab refreshes itself every few seconds: the first poll shows up.
+                    expect(feeds.get_by_role("row", name=re.compile("ok: 1 new"))).to_be_visible(
+                        timeout=60_000)
+                    expect(feeds.get_by_role("row", name=re.compile("HTTP 404"))).to_be_visible()
+                    fresh = page.locator("#nr-feeds-new")
+                    expect(fresh).to_contain_text(RECORDS[2]["title"][:40], timeout=30_000)
+                    expect(page.locator("#nr-header")).to_contain_text("feeds polled")
+                    expect(page.locator("#nr-header")).to_contain_text("1 source failing")
+                    page.screenshot(path=str(tmp_path / "feeds.png"))
+                    page.locator("#nr-feeds-seen").click()
+                    expect(fresh).to_contain_text("Nothing new since")
+            finally:
+                watching.close()
