@@ -214,10 +214,11 @@ class Catalog:
         rows = self.db.execute("SELECT * FROM articles ORDER BY published DESC, title")
         return [_record(row) for row in rows]
 
-    def ingested_since(self, after: str) -> list[ArticleRecord]:
-        """Articles stored or updated after `after` ("2026-01-31T12:00:00Z"), newest first."""
+    def ingested_since(self, after: str, limit: int = -1) -> list[ArticleRecord]:
+        """Articles stored or updated after `after` ("2026-01-31T12:00:00Z"), newest first,
+        at most `limit` of them (-1: all)."""
         rows = self.db.execute("SELECT * FROM articles WHERE ingested_at > ? "
-                               "ORDER BY ingested_at DESC, title", (after,))
+                               "ORDER BY ingested_at DESC, title LIMIT ?", (after, limit))
         return [_record(row) for row in rows]
 
     def lexical_rows(self) -> list[dict[str, Any]]:

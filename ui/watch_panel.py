@@ -87,20 +87,21 @@ class WatchPanel:
         return self._state.sources()
 
     def header_note(self) -> str:
-        """ "feeds polled 14:02 · 3 new today", or "" when nothing is watched."""
+        """ "feeds polled 14:02 · 12 new, 1 updated", or "" when nothing is watched."""
         states = self.states()
         polls = [s.last_poll for s in states if s.last_poll]
         if not polls:
             return ""
-        fresh = len(self.arrived_since(time.time() - 86400))
+        new = sum(s.new_articles for s in states)
+        updated = sum(s.updated_articles for s in states)
         failing = sum(s.failures > 0 for s in states)
         problem = f" · {plural(failing, 'source')} failing" if failing else ""
-        return (f"feeds polled {_clock(max(polls))} · {fresh} new in 24 h{problem}")
+        return f"feeds polled {_clock(max(polls))} · {new} new, {updated} updated{problem}"
 
-    def arrived_since(self, since: float) -> list[ArticleRecord]:
+    def arrived_since(self, since: float, limit: int = -1) -> list[ArticleRecord]:
         """Articles stored (or updated) after `since` (Unix seconds), newest first."""
         after = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return self.services.index.catalog.ingested_since(after)
+        return self.services.index.catalog.ingested_since(after, limit)
 
     def render_sources(self) -> str:
         states = self.states()
@@ -115,7 +116,7 @@ class WatchPanel:
 
     def render_new(self, last_look: float | None) -> str:
         since = last_look if last_look else time.time() - 86400
-        records = self.arrived_since(since)
+        records = self.arrived_since(since, NEW_LIMIT + 1)
         when = f"since {_clock(last_look)}" if last_look else "in the last 24 hours"
         if not records:
             return f'<div class="nr-note">Nothing new {when}.</div>'
@@ -123,10 +124,10 @@ class WatchPanel:
             f"<li><strong>{escape(r.article.title or 'Untitled')}</strong> · "
             f"{escape(r.article.source or '-')} · {escape(day(r.article.published))}</li>"
             for r in records[:NEW_LIMIT])
-        more = len(records) - NEW_LIMIT
-        tail = f'<div class="nr-note">and {more} more</div>' if more > 0 else ""
-        return (f'<div class="nr-note">{plural(len(records), "article")} new {when}</div>'
-                f'<ul class="nr-new">{items}</ul>{tail}')
+        count = (f"The {NEW_LIMIT} newest articles" if len(records) > NEW_LIMIT
+                 else plural(len(records), "article"))
+        return (f'<div class="nr-note">{count} new {when}</div>'
+                f'<ul class="nr-new">{items}</ul>')
 
 
 def _source_row(s: SourceState) -> str:
