@@ -28,6 +28,7 @@ SUITES = {
     "integrity": ["tests/test_integrity.py", "tests/test_screen_attacks.py"],
     "output": ["tests/test_output_safety.py", "tests/test_eval_html.py"],
     "access": ["tests/test_ui_auth.py", "tests/test_fetch_security.py"],
+    "watch": ["tests/test_watch.py", "tests/test_watch_cli.py", "tests/test_watch_ui.py"],
 }
 
 

@@ -68,7 +68,7 @@ def test_the_ui_answers_throughout_a_poll_and_shows_the_feeds(tmp_path: Path) ->
             titles = [r.article.title for r in services.index.catalog.list_articles()]
             assert len(titles) == len(RECORDS) + 1 and all(escape(t) in new for t in titles)
             assert "Nothing new" in panel.render_new(time.time() + 1)
-    FIGURES["questions answered during one poll cycle"] = answered
+    FIGURES["answers during a poll"] = answered
 
 
 def _ask_until_polled(client: object, panel: WatchPanel) -> int:
