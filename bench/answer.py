@@ -200,6 +200,8 @@ def main() -> None:
                 merged[name] = {label: summarize(rescore(rows)) for label, rows in sets.items()}
         print("\n".join(table(merged)))
         return
+    from rag.generators import Extractive
+
     assistant = open_assistant(args.data_dir, args.as_is)
     with_gold = load_jsonl(DATA / "questions_with_gold_doc.jsonl")[: args.limit]
     gold_ids = {q["question_id"] for q in load_jsonl(DATA / "questions_with_gold_doc.jsonl")}
@@ -211,7 +213,7 @@ def main() -> None:
     summaries: dict[str, dict[str, dict[str, float]]] = {}
     for generator in args.generators.split(","):
         chat = assistant.chat_model(generator)
-        if chat is not None:  # load the LLM before timing
+        if not isinstance(chat, Extractive):  # load the LLM before timing
             "".join(chat.stream([{"role": "user", "content": "Say hi."}]))
         rows = {label: [run_question(assistant, q, generator,
                                      quiz_date(q) if not args.undated else None)
