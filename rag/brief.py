@@ -130,7 +130,16 @@ def top_stories(services: Services, since: date | None, until: date | None, max_
     records = {m.article_id: r for m in members if (r := catalog.get(m.article_id))}
     leads = {a: lead_text(r) for a, r in records.items()}
     days = (until - since).days + 1 if since and until else DEFAULT_DAYS
-    ranked = rank_stories(group_stories(members), leads, _ordinal(until), days)
+    stories = group_stories(members)
+    names = {s: {n for m in ms for n in lines.names_of(leads[m.article_id])}
+             for s, ms in stories.items()}
+    mentions: dict[str, int] = {}
+    for record in records.values():
+        for name in lines.names_of(record.article.text):
+            mentions[name] = mentions.get(name, 0) + 1
+    demoted = frozenset(s for s, ms in stories.items() if all(
+        lines.is_commentary(records[m.article_id].article.title) for m in ms))
+    ranked = rank_stories(stories, names, mentions, _ordinal(until), days, demoted)
     groups = pick_groups(np.stack([r.centroid for r in ranked]),
                          np.array([r.score for r in ranked]), max_items)
     frequency = document_frequency(leads.values())

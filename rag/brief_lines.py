@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from ingest.models import Sentence
 from rag.names import capitalised
 from rag.numbers import numbers_in
-from rag.text import content_words
+from rag.text import STOPWORDS, content_words
 
 # "NEW YORK (CNN) —", "LONDON (Reuters) -", "Kyiv, Ukraine CNN —", a headline line before a
 # blank line: text a lead sentence carries before its first word of news.
@@ -39,8 +39,19 @@ _BOILERPLATE = re.compile(
     r"contributed to this report|^(?:photo|video|watch|listen|more|related)\b", re.IGNORECASE)
 # A sentence that leans on the one before it ("And ...", "It said ...", "after it failed")
 # cannot stand alone as a briefing line.
-_DEPENDENT = re.compile(r"^(?:[a-z]|(?:and|but|or|so|also|still|yet|it|its|he|she|they|this|"
+_DEPENDENT = re.compile(r"^(?:(?:and|but|or|so|also|still|yet|it|its|he|she|they|this|"
                         r"that|these|those|there|his|her|their|we|i)\b)", re.IGNORECASE)
+# Titles of commentary, explainers, round-ups and galleries: not reports of a story's news.
+_COMMENTARY = re.compile(
+    r"^(?:opinion|analysis|commentary|editorial|perspective|review|letters?|live updates?|"
+    r"photos?|in pictures|watch|video|podcast|newsletter|the week in|why|how|who (?:is|was)|"
+    r"what (?:is|are|was|were|caused|happens))\b|\bthings to know\b|"
+    r"\bwhat (?:we know|to know|to expect)\b|\bbest photos\b|\bnewsletter\b", re.IGNORECASE)
+# Capitalised runs: cheap name finding over whole texts (rag.names is precise but slower).
+_NAME = re.compile(r"[A-Z][\w'’&.-]*(?:\s+(?:of\s+|de\s+)?[A-Z][\w'’&.-]*)*")
+_NOT_NAMES = frozenset("""monday tuesday wednesday thursday friday saturday sunday january
+    february march april may june july august september october november december mr mrs ms
+    dr""".split())
 MIN_WORDS, MAX_WORDS = 7, 60
 LEAD_SENTENCES = 4  # the lead is looked for among an article's first sentences
 REPEAT_OVERLAP = 0.5  # content-word Jaccard at and above which two lines state the same fact
@@ -73,6 +84,31 @@ def quotable(text: str) -> bool:
     return (MIN_WORDS <= words <= MAX_WORDS and not _BOILERPLATE.search(text)
             and not text.rstrip().endswith("?") and "\n" not in text.strip()
             and not _DEPENDENT.match(text) and not text[:1].islower())
+
+
+def is_commentary(title: str) -> bool:
+    """An opinion piece, analysis, round-up or gallery, by its title."""
+    return bool(_COMMENTARY.search(title.strip()))
+
+
+def names_of(text: str) -> set[str]:
+    """Lower-cased capitalised runs ("joe biden", "squid game"), stopwords and dates left out.
+
+    >>> sorted(names_of("On Monday Joe Biden met The Rolling Stones in Paris."))
+    ['joe biden', 'paris', 'rolling stones']
+    """
+    found = set()
+    for match in _NAME.finditer(text):
+        run: list[str] = []
+        for word in [*match.group(0).split(), ""]:
+            plain = word.rstrip(".’'").lower()
+            if plain and plain not in STOPWORDS and plain not in _NOT_NAMES:
+                run.append(plain)
+                continue
+            if run and len(" ".join(run)) > 1:
+                found.add(" ".join(run))
+            run = []
+    return found
 
 
 def density(text: str) -> float:

@@ -5,8 +5,9 @@ A story is the articles ingest matched as copies or rewrites (ingest/stories.py)
 only those favours stories syndicated verbatim; a week's notable events are also the ones
 many *other* articles write about. So coverage counts the story's articles and outlets plus
 the window's other articles close to its centroid (cosine >= `RELATED_COSINE`, weighted by
-how close), entity centrality is how many of the window's stories share the names of its
+how close), entity centrality is how many of the window's articles mention the names of its
 lead (the week's recurring actors), and recency decays with a half-life of half the window.
+Commentary and round-ups ("Opinion:", "5 things to know") are demoted: they are not reports.
 
     >>> import numpy as np
     >>> picked = select_diverse(np.eye(3, dtype=np.float32), np.array([3.0, 2.0, 1.0]), 2)
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.stories import StoryMember
-from rag.names import capitalised
 
 RELATED_COSINE = 0.6  # another article this close to a story's centroid covers the same news
 DIVERSITY = 0.7  # MMR trade-off: 1 = score only, 0 = novelty only
@@ -31,7 +31,8 @@ DIVERSITY = 0.7  # MMR trade-off: 1 = score only, 0 = novelty only
 # reactions to it; measured: 0.67-0.94 among one week's Mar-a-Lago stories, < 0.2 to others):
 # one item carries them, its facts drawn from all.
 SAME_NEWS_COSINE = 0.7
-WEIGHTS = {"articles": 1.0, "outlets": 0.5, "related": 0.6, "entities": 0.5, "recency": 0.4}
+WEIGHTS = {"articles": 1.0, "outlets": 0.5, "related": 0.6, "entities": 0.5, "recency": 0.4,
+           "commentary": 1.0}
 
 
 @dataclass(frozen=True)
@@ -51,17 +52,19 @@ def group_stories(members: Sequence[StoryMember]) -> dict[str, list[StoryMember]
     return stories
 
 
-def rank_stories(stories: dict[str, list[StoryMember]], leads: dict[str, str],
-                 until_day: int | None, window_days: int,
-                 weights: dict[str, float] | None = None) -> list[RankedStory]:
-    """Every story of the window scored, best first. `leads`: article id -> its lead text."""
+def rank_stories(stories: dict[str, list[StoryMember]], names: dict[str, set[str]],
+                 mentions: dict[str, int], until_day: int | None, window_days: int,
+                 demoted: frozenset[str] = frozenset(), weights: dict[str, float] | None = None
+                 ) -> list[RankedStory]:
+    """Every story of the window scored, best first. `names`: story id -> the names in its
+    leads; `mentions`: name -> how many of the window's articles mention it; `demoted`:
+    stories that are commentary or round-ups, not reports."""
     w = {**WEIGHTS, **(weights or {})}
     ids = list(stories)
     centroids = np.stack([_centroid(stories[s]) for s in ids])
     vectors, owners = _article_matrix(stories)
     close = centroids @ vectors.T  # story x article cosine
-    names = {s: _names(leads.get(m.article_id, "") for m in stories[s]) for s in ids}
-    spread = _name_spread(names)
+    articles = len(owners)
     last = until_day or max((m.day or 0) for ms in stories.values() for m in ms)
     half_life = max(window_days / 2, 1.0)
     ranked = []
@@ -70,28 +73,38 @@ def rank_stories(stories: dict[str, list[StoryMember]], leads: dict[str, str],
         related_mask = (close[row] >= RELATED_COSINE) & (owners != row)
         related = float(np.sum((close[row][related_mask] - RELATED_COSINE)
                                / (1 - RELATED_COSINE)))
-        central = sum(sorted((math.log(spread[n]) for n in names[story]), reverse=True)[:3])
+        central = _centrality(names.get(story, set()), mentions, len(members), articles)
         age = max(0, last - max(m.day or last for m in members))
         score = (w["articles"] * math.log(len(members)) + w["outlets"] * math.log(
             len({m.source for m in members})) + w["related"] * math.log1p(related)
-                 + w["entities"] * central / 3 + w["recency"] * 0.5 ** (age / half_life))
+                 + w["entities"] * central + w["recency"] * 0.5 ** (age / half_life)
+                 - (w["commentary"] if story in demoted else 0.0))
         related_ids = tuple((m, float(c)) for m, c, hit in zip(
             _ids(stories), close[row], related_mask, strict=True) if hit)
         ranked.append(RankedStory(story, tuple(members), related_ids, centroids[row], score))
     return sorted(ranked, key=lambda r: -r.score)
 
 
+def _centrality(names: set[str], mentions: dict[str, int], own: int, articles: int) -> float:
+    """The mean of log(1 + other articles mentioning it) over the story's 3 most mentioned
+    names; a name in over a third of the window's articles ("CNN", "Monday") says nothing."""
+    counts = sorted((mentions.get(n, 0) - own for n in names
+                     if mentions.get(n, 0) <= max(articles / 3, 3)), reverse=True)[:3]
+    return sum(math.log1p(max(c, 0)) for c in counts) / 3
+
+
 def select_diverse(centroids: np.ndarray, scores: np.ndarray, count: int,
-                   trade_off: float = DIVERSITY) -> list[int]:
+                   trade_off: float | None = None) -> list[int]:
     """Indices of `count` items by maximal marginal relevance over their centroids; an item
     about the same news as a chosen one (cosine >= SAME_NEWS_COSINE) is never chosen."""
     return [chosen for chosen, _ in pick_groups(centroids, scores, count, trade_off)]
 
 
 def pick_groups(centroids: np.ndarray, scores: np.ndarray, count: int,
-                trade_off: float = DIVERSITY) -> list[tuple[int, list[int]]]:
+                trade_off: float | None = None) -> list[tuple[int, list[int]]]:
     """MMR picks, each with the unpicked items about the same news that it absorbs (their
     articles lend the pick facts instead of making items of their own)."""
+    trade_off = DIVERSITY if trade_off is None else trade_off
     if len(scores) == 0:
         return []
     span = float(scores.max() - scores.min()) or 1.0
@@ -140,19 +153,3 @@ def _article_matrix(stories: dict[str, list[StoryMember]]) -> tuple[np.ndarray, 
 
 def _ids(stories: dict[str, list[StoryMember]]) -> list[str]:
     return [m.article_id for members in stories.values() for m in members]
-
-
-def _names(texts: object) -> set[str]:
-    found: set[str] = set()
-    for text in texts:  # type: ignore[attr-defined]
-        found.update(n.lower() for _, n in capitalised(str(text)) if not n[0].isdigit())
-    return found
-
-
-def _name_spread(names: dict[str, set[str]]) -> dict[str, int]:
-    """Name -> how many stories of the window mention it in their leads."""
-    spread: dict[str, int] = {}
-    for story_names in names.values():
-        for name in story_names:
-            spread[name] = spread.get(name, 0) + 1
-    return spread
