@@ -165,6 +165,25 @@ def is_repeat(text: str, earlier: Iterable[str]) -> bool:
                for e in earlier)
 
 
+class FactMemory:
+    """Sentences already reported (shown or not), to tell a repeat from news: a sentence is
+    a repeat when it shares most words with one remembered and brings no other figure."""
+
+    def __init__(self) -> None:
+        self._facts: list[tuple[set[str], set[str]]] = []
+
+    def add(self, texts: Iterable[str]) -> None:
+        self._facts.extend((_words(t), numbers_in(t)) for t in texts)
+
+    def repeats(self, text: str) -> bool:
+        words, figures = _words(text), numbers_in(text)
+        for known, known_figures in self._facts:
+            shared = len(words & known) / max(len(words | known), 1)
+            if shared >= REPEAT_OVERLAP and (figures <= known_figures or not known_figures):
+                return True
+        return False
+
+
 def changed_figures(earlier: str, later: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """(old, new) figures when `later` reports the same fact as `earlier` with other numbers."""
     if overlap(earlier, later) < SAME_FACT_OVERLAP:

@@ -58,11 +58,13 @@ def timeline(services: Services, topic: str, since: date | None, until: date | N
     frequency = document_frequency(lead_text(r) for r in records.values())
     items: list[BriefItem] = []
     earlier: list[CitedLine] = []
+    reported = lines.FactMemory()  # every sentence of the entries before, shown or not
     for (story, day), ids in groups:
-        item = _entry(story, day, ids, records, words, earlier, frequency)
+        item = _entry(story, day, ids, records, words, earlier, frequency, reported)
         if item is not None:
             items.append(item)
             earlier.extend([item.headline, *item.facts])
+        reported.add(s.text for a in ids for s in records[a].sentences)
     message = "" if len(records) > 1 else f"only one article about {topic!r} in this window"
     return items, len(records), message
 
@@ -79,8 +81,8 @@ def _groups(records: dict[str, ArticleRecord], stories: dict[str, str], best: di
 
 
 def _entry(story: str, day: str, ids: Sequence[str], records: dict[str, ArticleRecord],
-           topic: set[str], earlier: list[CitedLine], frequency: dict[str, int]
-           ) -> BriefItem | None:
+           topic: set[str], earlier: list[CitedLine], frequency: dict[str, int],
+           reported: lines.FactMemory) -> BriefItem | None:
     """One dated entry: the best new on-topic sentence and up to FACTS more new facts."""
     ids = sorted(ids, key=lambda a: (records[a].article.published or "", a))
     weights = lines.keyword_weights([lead_text(records[a]) for a in ids], frequency,
@@ -93,7 +95,8 @@ def _entry(story: str, day: str, ids: Sequence[str], records: dict[str, ArticleR
         if len(chosen) > FACTS:
             break
         seen = [line.text for line in [*earlier, *chosen]]
-        if candidate.text in seen or lines.is_repeat(candidate.text, seen):
+        if (candidate.text in seen or lines.is_repeat(candidate.text, seen)
+                or reported.repeats(candidate.text)):
             continue
         if not chosen and _share(topic, candidate.text) == 0 and _leads_on_topic(pool, topic):
             continue  # the headline line names the topic when any sentence does
