@@ -234,3 +234,30 @@ def test_api_briefs_over_real_http(tmp_path: Path) -> None:
         assert unknown.status_code == 400
         anonymous = httpx.post(f"{api.url}/v1/briefs", json={})
         assert anonymous.status_code == 401
+
+
+def test_ui_brief_tab_renders_escaped_cited_lines(library: Any) -> None:
+    from dataclasses import replace
+
+    from ui.app import build_app
+    from ui.brief import render_briefing, run_brief
+
+    services, _ = library
+    html, problem = run_brief(services, "", "2024-03-04", "2024-03-08", "", 5)
+    assert problem == "" and html.count('class="nr-brief-item"') == 3
+    assert "The Central Bank of Varesia raised its main interest rate" in html
+    assert "id rates-times · chars 0–" in html and "3 outlets, 3 articles" in html
+    timeline, _ = run_brief(services, "Riverton dam flood", "", "", "2024-03-08", 5)
+    assert "Update: a later report (2024-03-06) gives 15 where the report of 2024-03-04 " \
+           "said 12." in timeline
+    _, bad = run_brief(services, "", "soonish", "", "", 5)
+    assert "cannot read the date &#x27;soonish&#x27;" in bad and "nr-inline-error" in bad
+    # Whatever an article says is shown as text, never as markup.
+    week = brief(services, **WEEK)
+    hostile = replace(week.items[0], headline=replace(
+        week.items[0].headline, text='<img src=x onerror="alert(1)">', source="<b>Wire</b>"))
+    shown = render_briefing(replace(week, items=(hostile,)))
+    assert "<img" not in shown and "<b>Wire" not in shown and "&lt;img" in shown
+    with build_app(services) as demo:  # the tab is part of the app
+        assert any(getattr(block, "elem_id", None) == "nr-brief-run"
+                   for block in demo.blocks.values())
