@@ -261,3 +261,32 @@ def test_ui_brief_tab_renders_escaped_cited_lines(library: Any) -> None:
     with build_app(services) as demo:  # the tab is part of the app
         assert any(getattr(block, "elem_id", None) == "nr-brief-run"
                    for block in demo.blocks.values())
+
+
+def test_answers_name_a_later_report_that_changes_the_cited_figure(library: Any) -> None:
+    from rag.answering import AskOptions, Assistant
+    from rag.search import make_filters
+
+    services, data = library
+    question = "How many people died after the Riverton dam collapsed?"
+    assistant = Assistant(services)
+    # Monday's reports only, asked on Friday: Wednesday's toll is later news.
+    monday = AskOptions(filters=make_filters(until=date(2024, 3, 5)),
+                        reference=date(2024, 3, 8))
+    answer = assistant.answer(question, None, monday)
+    assert not answer.refused and "12" in answer.answer
+    [report] = answer.later_reports
+    assert report.article_id == "flood-update" and report.published.startswith("2024-03-06")
+    assert (report.old, report.new) == (("12",), ("15",))
+    assert text_of(services, "flood-update")[report.char_start:report.char_end] == report.text
+    cited = {c.n: c for c in answer.citations}[report.citation]
+    assert cited.article_id in ("flood-herald", "flood-wire") and "12 people" in cited.text
+    # Asked on Tuesday, Wednesday's report does not exist yet.
+    tuesday = AskOptions(filters=make_filters(until=date(2024, 3, 5)),
+                         reference=date(2024, 3, 5))
+    assert assistant.answer(question, None, tuesday).later_reports == ()
+    shown = run_cli("ask", question, "--until", "2024-03-05", "--as-of", "2024-03-08",
+                    data_dir=data, fake=False)
+    assert shown.returncode == 0, shown.stderr
+    assert "is as of 2024-03-04; a later report on 2024-03-06 (Valley Herald) says: " \
+           "\u201cAt least 15 people died" in " ".join(shown.stdout.split())

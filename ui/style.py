@@ -79,7 +79,7 @@ button.nr-delete, button.nr-delete-picked {
 .nr-brief-meta, .nr-brief-cite { color: var(--body-text-color-subdued); font-size: .85rem; }
 .nr-brief-line { margin: .2rem 0; padding-left: .6rem; border-left: 3px solid
                  var(--color-accent-soft); }
-.nr-brief-update { color: #92400e; font-size: .88rem; }
+.nr-brief-update, .nr-later { color: #92400e; font-size: .88rem; }
 .nr-examples { display: flex; flex-wrap: wrap; gap: .4rem; }
 button.nr-example { border: 1px solid var(--border-color-primary); border-radius: 999px;
                     padding: .2rem .75rem; background: var(--background-fill-secondary);
