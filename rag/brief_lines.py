@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ingest.models import Sentence
 from rag.names import capitalised
@@ -133,7 +134,7 @@ def keyword_weights(texts: Sequence[str], document_frequency: dict[str, int],
 
 
 def centrality(text: str, weights: dict[str, float]) -> float:
-    words = content_words(text)
+    words = _content(text)
     return sum(weights.get(w, 0.0) for w in words) / math.sqrt(max(len(words), 1))
 
 
@@ -170,7 +171,7 @@ class FactMemory:
     a repeat when it shares most words with one remembered and brings no other figure."""
 
     def __init__(self) -> None:
-        self._facts: list[tuple[set[str], set[str]]] = []
+        self._facts: list[tuple[frozenset[str], set[str]]] = []
 
     def add(self, texts: Iterable[str]) -> None:
         self._facts.extend((_words(t), numbers_in(t)) for t in texts)
@@ -194,5 +195,12 @@ def changed_figures(earlier: str, later: str) -> tuple[tuple[str, ...], tuple[st
     return tuple(sorted(old - new)), tuple(sorted(new - old))
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in content_words(text) if not w[0].isdigit()}
+@lru_cache(maxsize=65536)
+def _content(text: str) -> frozenset[str]:
+    """content_words, memoised: a briefing compares each sentence with many others."""
+    return frozenset(content_words(text))
+
+
+@lru_cache(maxsize=65536)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _content(text) if not w[0].isdigit())
