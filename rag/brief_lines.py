@@ -37,7 +37,9 @@ _DATELINE = re.compile(
 _BOILERPLATE = re.compile(
     r"sign up|newsletter|subscribe|click here|all rights reserved|©|https?://|read more|"
     r"follow us|cookies|advertisement|getty images|this story has been updated|"
-    r"contributed to this report|^(?:photo|video|watch|listen|more|related)\b", re.IGNORECASE)
+    r"contributed to this report|in case you missed it|"
+    r"^[\w'’ -]{2,40}[a-z]:(?=[A-Z])|"  # "Vogue's September issue:Serena ..." (a link)
+    r"^(?:photo|video|watch|listen|more|related)\b", re.IGNORECASE)
 # A sentence that leans on the one before it ("And ...", "It said ...", "after it failed")
 # cannot stand alone as a briefing line.
 _DEPENDENT = re.compile(r"^(?:(?:and|but|or|so|also|still|yet|it|its|he|she|they|this|"
@@ -54,6 +56,9 @@ _NOT_NAMES = frozenset("""monday tuesday wednesday thursday friday saturday sund
     february march april may june july august september october november december mr mrs ms
     dr""".split())
 MIN_WORDS, MAX_WORDS = 7, 60
+# A sentence opening with a quotation is someone's words, seldom the news itself.
+_QUOTES = ('"', "“", "'", "‘")
+QUOTE_PENALTY = 0.5
 LEAD_SENTENCES = 4  # the lead is looked for among an article's first sentences
 REPEAT_OVERLAP = 0.5  # content-word Jaccard at and above which two lines state the same fact
 SAME_FACT_OVERLAP = 0.35  # two lines this alike with different figures report a change
@@ -150,7 +155,8 @@ def candidates(article_id: str, text: str, sentences: Iterable[Sentence],
         if not quotable(quote):
             continue
         lead = 1.0 / (1 + sentence.index)
-        score = centrality(quote, weights) + 0.8 * density(quote) + 0.6 * lead
+        score = (centrality(quote, weights) + 0.8 * density(quote) + 0.6 * lead
+                 - QUOTE_PENALTY * quote.startswith(_QUOTES))
         found.append(Candidate(article_id, start, end, quote, score))
     return found
 

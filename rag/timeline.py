@@ -18,10 +18,14 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from ingest.catalog import ArticleRecord
-from ingest.stories import story_ids
+import numpy as np
+
+from ingest.catalog import ArticleRecord, Catalog
+from ingest.clean import date_ordinal
+from ingest.stories import members_between, story_ids
 from rag import brief_lines as lines
 from rag.brief import FACTS, BriefItem, CitedLine, cite, document_frequency, lead_text, with_update
+from rag.brief_rank import SAME_NEWS_COSINE
 from rag.search import SearchOptions, make_filters, search
 from rag.text import content_words
 
@@ -54,7 +58,8 @@ def timeline(services: Services, topic: str, since: date | None, until: date | N
                and on_topic(words, f"{r.article.title} {r.article.text}")}
     if not records:
         return [], 0, f"no articles about {topic!r} {_window(since, until)}"
-    groups = _groups(records, story_ids(catalog, records), best, max_items)
+    stories = _same_news(records, story_ids(catalog, records), catalog)
+    groups = _groups(records, stories, best, max_items)
     frequency = document_frequency(lead_text(r) for r in records.values())
     items: list[BriefItem] = []
     earlier: list[CitedLine] = []
@@ -67,6 +72,28 @@ def timeline(services: Services, topic: str, since: date | None, until: date | N
         reported.add(s.text for a in ids for s in records[a].sentences)
     message = "" if len(records) > 1 else f"only one article about {topic!r} in this window"
     return items, len(records), message
+
+
+def _same_news(records: dict[str, ArticleRecord], stories: dict[str, str], catalog: Catalog
+               ) -> dict[str, str]:
+    """Story ids with a day's stories about the same news merged (their articles' vectors
+    as close as SAME_NEWS_COSINE): one timeline entry per event and day."""
+    days = sorted(date_ordinal(r.article.published) or 0 for r in records.values())
+    vectors = {m.article_id: m.vector for m in members_between(catalog, days[0], days[-1])
+               if m.article_id in records and m.vector.size}
+    merged = dict(stories)
+    kept: list[tuple[str, str, np.ndarray]] = []  # (day, story, vector)
+    for article_id in sorted(records, key=lambda a: (records[a].article.published or "", a)):
+        vector, day = vectors.get(article_id), (records[article_id].article.published or "")[:10]
+        if vector is None:
+            continue
+        same = next((story for d, story, v in kept if d == day and v.shape == vector.shape
+                     and float(v @ vector) >= SAME_NEWS_COSINE), None)
+        if same is not None:
+            merged[article_id] = same
+        else:
+            kept.append((day, merged[article_id], vector))
+    return merged
 
 
 def _groups(records: dict[str, ArticleRecord], stories: dict[str, str], best: dict[str, float],
@@ -98,8 +125,9 @@ def _entry(story: str, day: str, ids: Sequence[str], records: dict[str, ArticleR
         if (candidate.text in seen or lines.is_repeat(candidate.text, seen)
                 or reported.repeats(candidate.text)):
             continue
-        if not chosen and _share(topic, candidate.text) == 0 and _leads_on_topic(pool, topic):
-            continue  # the headline line names the topic when any sentence does
+        on_subject = _share(topic, candidate.text) > 0
+        if not on_subject and (chosen or _leads_on_topic(pool, topic)):
+            continue  # lines name the topic (a headline may not, if no sentence does)
         chosen.append(with_update(cite(candidate, records), earlier))
     if not chosen:
         return None  # nothing new that day
