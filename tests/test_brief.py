@@ -290,3 +290,31 @@ def test_answers_name_a_later_report_that_changes_the_cited_figure(library: Any)
     assert shown.returncode == 0, shown.stderr
     assert "is as of 2024-03-04; a later report on 2024-03-06 (Valley Herald) says: " \
            "\u201cAt least 15 people died" in " ".join(shown.stdout.split())
+
+
+def test_brief_tab_in_a_real_browser(offline_env: None, tmp_path: Path) -> None:
+    from ingest.pipeline import ingest
+    from tests.uiserver import chromium, ui_server
+
+    feed = tmp_path / "news.jsonl"
+    feed.write_text("\n".join(json.dumps(a) for a in ARTICLES), encoding="utf-8")
+    with ui_server(tmp_path / "ui") as (url, services), chromium(tmp_path / "profile") as ctx:
+        ingest([str(feed)], services.settings, services.index)
+        page = ctx.new_page()
+        page.goto(url, wait_until="load")
+        page.get_by_role("tab", name="Brief").click()
+        page.locator("#nr-brief-since textarea, #nr-brief-since input").fill("2024-03-04")
+        page.locator("#nr-brief-until textarea, #nr-brief-until input").fill("2024-03-08")
+        page.locator("#nr-brief-run").click()
+        items = page.locator("#nr-brief .nr-brief-item")
+        items.first.wait_for(timeout=60_000)
+        assert items.count() == 3
+        shown = page.locator("#nr-brief").inner_text()
+        assert "The Central Bank of Varesia raised its main interest rate" in shown
+        assert "3 outlets, 3 articles" in shown and "chars 0–" in shown
+        page.locator("#nr-brief-since textarea, #nr-brief-since input").fill("soonish")
+        page.locator("#nr-brief-run").click()
+        error = page.locator("#nr-brief-error .nr-inline-error")
+        error.wait_for(timeout=30_000)
+        assert "cannot read the date 'soonish'" in error.inner_text()
+        assert items.count() == 3  # the last briefing stays
