@@ -46,6 +46,9 @@ def parse_args() -> argparse.Namespace:
                         help="names the rows and the results file bench/results/answer-LABEL.json")
     parser.add_argument("--undated", action="store_true",
                         help="ask as of today instead of on each question's quiz date")
+    parser.add_argument("--as-is", action="store_true",
+                        help="use --data-dir as it is (e.g. a bench.perf slice store) instead of "
+                             "completing it with the whole corpus; only answerable questions")
     parser.add_argument("--table", nargs="*", type=Path,
                         help="print one table from these results files and stop")
     return parser.parse_args()
@@ -56,7 +59,7 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def open_services(data_dir: Path) -> Any:
+def open_services(data_dir: Path, as_is: bool = False) -> Any:
     """Services on the RealTime QA index in data_dir, ingesting (or completing) it first."""
     from newsrag.settings import load_settings
     from rag.services import build_services
@@ -65,7 +68,7 @@ def open_services(data_dir: Path) -> Any:
     settings = load_settings(config=REPO / "config.toml",
                              env={**os.environ, "NEWSRAG_DATA_DIR": str(data_dir.resolve())})
     services = build_services(settings)
-    if services.index.catalog.stats()["articles"] < CORPUS_ARTICLES:
+    if not as_is and services.index.catalog.stats()["articles"] < CORPUS_ARTICLES:
         from ingest.pipeline import ingest
 
         print(f"ingesting {DATA / 'corpus.jsonl'} into {data_dir} (once) ...", file=sys.stderr)
@@ -73,10 +76,10 @@ def open_services(data_dir: Path) -> Any:
     return services
 
 
-def open_assistant(data_dir: Path) -> Any:
+def open_assistant(data_dir: Path, as_is: bool = False) -> Any:
     from rag.answering import Assistant
 
-    return Assistant(open_services(data_dir))
+    return Assistant(open_services(data_dir, as_is))
 
 
 def quiz_date(question: dict[str, Any]) -> Any:
@@ -197,11 +200,12 @@ def main() -> None:
                 merged[name] = {label: summarize(rescore(rows)) for label, rows in sets.items()}
         print("\n".join(table(merged)))
         return
-    assistant = open_assistant(args.data_dir)
+    assistant = open_assistant(args.data_dir, args.as_is)
     with_gold = load_jsonl(DATA / "questions_with_gold_doc.jsonl")[: args.limit]
     gold_ids = {q["question_id"] for q in load_jsonl(DATA / "questions_with_gold_doc.jsonl")}
     absent = [q for q in load_jsonl(DATA / "questions.jsonl")
               if q["question_id"] not in gold_ids][: args.limit]
+    sets = [("gold in corpus", with_gold)] + ([] if args.as_is else [("gold absent", absent)])
     assistant.answer("warm-up: load the models before timing")
     results: dict[str, Any] = {}
     summaries: dict[str, dict[str, dict[str, float]]] = {}
@@ -212,7 +216,7 @@ def main() -> None:
         rows = {label: [run_question(assistant, q, generator,
                                      quiz_date(q) if not args.undated else None)
                         for q in questions]
-                for label, questions in (("gold in corpus", with_gold), ("gold absent", absent))}
+                for label, questions in sets}
         name = f"{args.label}, {generator}"
         summaries[name] = {label: summarize(r) for label, r in rows.items()}
         results[name] = rows
@@ -220,7 +224,7 @@ def main() -> None:
     print("\n".join(table(summaries)))
     first = next(iter(results.values()))
     print("\nRefusal threshold (relevance of the best retrieved sentence):\n")
-    print("\n".join(calibration_table(first["gold in corpus"] + first["gold absent"])))
+    print("\n".join(calibration_table(first["gold in corpus"] + first.get("gold absent", []))))
     out = RESULTS.with_name(f"answer-{args.label}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"summaries": summaries, "rows": results}, indent=1) + "\n")

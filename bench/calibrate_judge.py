@@ -1,5 +1,5 @@
 """Calibrate the one support judge on long and short news sources; writes rag/support_weights.json
-and prints the README's judge table (word-overlap baseline vs old judge vs new judge).
+and prints docs/benchmarks.md's judge table (word-overlap baseline vs old judge vs new judge).
 
 Run from the repo root: .venv/bin/python -m bench.calibrate_judge [--folds 5] [--no-write]
 Dev sets (folds grouped by article or claim): long sources are WiCE claims against their whole

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -39,7 +40,10 @@ from bench.answer import load_jsonl  # noqa: E402
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--articles", type=int, default=240, help="corpus slice size")
-    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--backends", default=",".join(BACKENDS),
+                        help="comma-separated; a backend may carry settings after '+', "
+                             "e.g. onnx-int8+CHUNKING__EMBED_TITLE=false")
+    parser.add_argument("--skip-cold", action="store_true", help="no cold-start table")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--cold-data-dir", type=Path, default=RESULTS / "rtqa-index",
                         help="index whose cold start is timed (any embedder of its space)")
@@ -84,29 +88,32 @@ def percentiles(seconds: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p95 * 1000
 
 
-def newsrag_settings(folder: Path, backend: str) -> Any:
+def newsrag_settings(folder: Path, variant: str) -> Any:
+    """Settings for a variant: a backend name, optionally with '+KEY=VALUE' overrides."""
     from newsrag.settings import load_settings
 
+    backend, *overrides = variant.split("+")
+    extra = {f"NEWSRAG_{key}": value for key, _, value in (o.partition("=") for o in overrides)}
     return load_settings(config=REPO / "config.toml", env={
         **os.environ, "NEWSRAG_DATA_DIR": str(folder), "NEWSRAG_EMBEDDING__BACKEND": backend,
-        "NEWSRAG_EMBEDDING__CACHE_DIR": str(WORK / "models")})
+        "NEWSRAG_EMBEDDING__CACHE_DIR": str(WORK / "models"), **extra})
 
 
-def run_newsrag(backend: str, feed: Path, questions: list[dict[str, Any]]) -> dict[str, Any]:
+def run_newsrag(variant: str, feed: Path, questions: list[dict[str, Any]]) -> dict[str, Any]:
     """Fresh ingest (model load included), re-ingests, query embedding, hit@5."""
     from ingest.pipeline import ingest
     from rag.search import SearchOptions, search
     from rag.services import build_services
 
-    folder = WORK / backend
+    folder = WORK / re.sub(r"[^\w.-]+", "_", variant)
     shutil.rmtree(folder, ignore_errors=True)
-    settings = newsrag_settings(folder, backend)
+    settings = newsrag_settings(folder, variant)
     _warm_export(settings)
     began = time.perf_counter()
     services = build_services(settings)
     report = ingest([str(feed)], settings, services.index)
     seconds = time.perf_counter() - began
-    row = {"system": f"newsrag ({backend})", "articles": len(report.added),
+    row = {"system": f"newsrag ({variant})", "articles": len(report.added),
            "chunks": report.chunks, "seconds": seconds, **_reingest(feed, settings, seconds)}
     embed = [_timed(services.index.embedder.embed_query, q["question"]) for q in questions]
     row["query_p50_ms"], row["query_p95_ms"] = percentiles(embed)
@@ -269,6 +276,8 @@ def main() -> None:
         rows.append(run_newsrag(backend, feed, questions))
     print(f"\n{len(articles)} articles, {len(questions)} questions\n")
     print("\n".join(ingest_table(rows)))
+    if args.skip_cold:
+        return
     cold = [cold_start(args.cold_data_dir, b, args.cold_runs) for b in ("sentence-transformers",
                                                                         "onnx")]
     print_cold(cold)

@@ -1,1 +1,1 @@
-"""The faithfulness eval suite: `newsrag eval` and `eval.runner.evaluate` (see README)."""
+"""The faithfulness eval suite: `newsrag eval` and `eval.runner.evaluate` (see docs/evals.md)."""

@@ -15,8 +15,8 @@ otherwise it starts a story of its own (its `story_id` is its own id). A story n
 another (no chains of merges): an article joins one story, the best match's. Signatures are
 compared all at once with numpy (8 ms against 4k stored articles, 55 ms against 70k, plus
 11 ms for the signature), so no LSH index is kept.
-The thresholds were chosen on the RealTime QA dev corpus (bench/stories.py; figures in the
-README).
+The thresholds were chosen on the RealTime QA dev corpus (bench/stories.py; figures in
+docs/benchmarks.md).
 
     >>> a = signature("The central bank raised interest rates by half a point on Wednesday")
     >>> b = signature("The central bank raised interest rates by half a point on Wednesday.")

@@ -1,4 +1,5 @@
-"""Figures from the reliability suites, gathered for the README table by bench/reliability.py.
+"""Figures from the reliability suites, gathered by bench/reliability.py for its table
+(docs/benchmarks.md, "Reliability and security").
 
 A suite calls `record("malformed input", inputs=530, lost=0, ...)` after its assertions pass.
 Nothing is written unless NEWSRAG_RELIABILITY_REPORT names a file, so plain test runs stay clean.

@@ -150,7 +150,7 @@ def test_unresolvable_host_is_one_clear_error() -> None:
 
 
 def test_record_figures() -> None:
-    # Every refused URL above has its own test; this only reports the count for the README.
+    # Every refused URL above has its own test; this only reports the count for docs/benchmarks.md.
     refused = 0
     for url in REFUSED_URLS:
         try:

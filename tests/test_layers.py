@@ -79,3 +79,66 @@ def test_an_import_against_the_layers_is_caught(tmp_path: Path, module: str, imp
     # A deferred import counts too: it is a dependency all the same.
     path.write_text(f"def later() -> None:\n    from {imported} import thing\n")
     assert violations(tmp_path) == [f"{module}:2: {layer} ({imported})"]
+
+
+def module_imports(path: Path, known: set[str]) -> set[str]:
+    """Our modules that `path` imports when it is imported: top-level statements only
+    (deferred imports in functions and TYPE_CHECKING blocks run later, so cannot cycle)."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found & known
+
+
+def import_cycles(root: Path) -> list[list[str]]:
+    """Groups of our modules that import one another at import time (Tarjan's SCC)."""
+    files = {".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in root.glob("*/**/*.py") if p.relative_to(root).parts[0] in PACKAGES}
+    graph = {module: module_imports(path, set(files)) - {module}
+             for module, path in files.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in graph[module]:
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            group = []
+            while (member := stack.pop()) != module:
+                group.append(member)
+            if group:
+                cycles.append(sorted([module, *group]))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    assert import_cycles(REPO) == []
+
+
+def test_an_import_cycle_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "rag").mkdir()
+    (tmp_path / "rag" / "a.py").write_text("from rag.b import thing\n")
+    (tmp_path / "rag" / "b.py").write_text("import rag.c\n")
+    (tmp_path / "rag" / "c.py").write_text("from rag import a\n")
+    assert import_cycles(tmp_path) == [["rag.a", "rag.b", "rag.c"]]
+
+
+if __name__ == "__main__":  # python -m tests.test_layers: the check's figures, for the record
+    print(f"imports against the layers: {len(violations(REPO))}; "
+          f"import-time cycles: {len(import_cycles(REPO))}")
