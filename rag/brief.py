@@ -101,7 +101,8 @@ def brief(services: Services, topic: str | None = None, since: date | None = Non
     if since is None and topic is None:
         since = (until or reference) - timedelta(days=DEFAULT_DAYS - 1)
     if since and until and since > until:
-        return _empty(topic, since, until, 0, f"--since {since} is after --until {until}")
+        return _empty(topic, since, until, 0, f"the window starts ({since}) after it ends "
+                      f"({until})")
     if topic is not None:
         from rag.timeline import timeline
 
