@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 DEFAULT_DAYS = 7  # a briefing without dates covers the week up to the reference day
 FACTS = 2  # key facts per item beside its headline line
 FACT_COSINE = 0.8  # related articles this close to a story lend it facts
+FACT_SOURCES = 12  # articles a story's key facts are looked for in (its own come first)
+MENTION_CHARS = 5000  # names are counted in each article's opening, where news names them
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def top_stories(services: Services, since: date | None, until: date | None, max_
              for s, ms in stories.items()}
     mentions: dict[str, int] = {}
     for record in records.values():
-        for name in lines.names_of(record.article.text):
+        for name in lines.names_of(record.article.text[:MENTION_CHARS]):
             mentions[name] = mentions.get(name, 0) + 1
     demoted = frozenset(s for s, ms in stories.items() if all(
         lines.is_commentary(records[m.article_id].article.title) for m in ms))
@@ -163,7 +165,7 @@ def story_item(story: RankedStory, same_news: Sequence[str], records: dict[str, 
     its articles and those about the same news."""
     close = [a for a, cosine in story.related if a in records and cosine >= FACT_COSINE]
     sources = list(dict.fromkeys([m.article_id for m in story.members] + list(same_news)
-                                 + close))
+                                 + close))[:FACT_SOURCES]
     weights = lines.keyword_weights([leads[a] for a in sources], frequency, len(leads))
     headline = None
     for member in story.members:

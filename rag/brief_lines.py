@@ -104,9 +104,9 @@ def names_of(text: str) -> set[str]:
     ['joe biden', 'paris', 'rolling stones']
     """
     found = set()
-    for match in _NAME.finditer(text):
+    for match in set(_NAME.findall(text)):  # each distinct run once: names repeat
         run: list[str] = []
-        for word in [*match.group(0).split(), ""]:
+        for word in [*match.split(), ""]:
             plain = word.rstrip(".’'").lower()
             if plain and plain not in STOPWORDS and plain not in _NOT_NAMES:
                 run.append(plain)

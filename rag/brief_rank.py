@@ -65,6 +65,7 @@ def rank_stories(stories: dict[str, list[StoryMember]], names: dict[str, set[str
     vectors, owners = _article_matrix(stories)
     close = centroids @ vectors.T  # story x article cosine
     articles = len(owners)
+    article_ids = _ids(stories)
     last = until_day or max((m.day or 0) for ms in stories.values() for m in ms)
     half_life = max(window_days / 2, 1.0)
     ranked = []
@@ -79,8 +80,8 @@ def rank_stories(stories: dict[str, list[StoryMember]], names: dict[str, set[str
             len({m.source for m in members})) + w["related"] * math.log1p(related)
                  + w["entities"] * central + w["recency"] * 0.5 ** (age / half_life)
                  - (w["commentary"] if story in demoted else 0.0))
-        related_ids = tuple((m, float(c)) for m, c, hit in zip(
-            _ids(stories), close[row], related_mask, strict=True) if hit)
+        related_ids = tuple((article_ids[i], float(close[row][i]))
+                            for i in np.flatnonzero(related_mask))
         ranked.append(RankedStory(story, tuple(members), related_ids, centroids[row], score))
     return sorted(ranked, key=lambda r: -r.score)
 
