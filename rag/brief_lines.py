@@ -37,13 +37,14 @@ _DATELINE = re.compile(
 _BOILERPLATE = re.compile(
     r"sign up|newsletter|subscribe|click here|all rights reserved|©|https?://|read more|"
     r"follow us|cookies|advertisement|getty images|this story has been updated|"
-    r"contributed to this report|in case you missed it|"
+    r"contributed to this report|in case you missed it|follow (?:here|along|live)|"
     r"^[\w'’ -]{2,40}[a-z]:(?=[A-Z])|"  # "Vogue's September issue:Serena ..." (a link)
     r"^(?:photo|video|watch|listen|more|related)\b", re.IGNORECASE)
 # A sentence that leans on the one before it ("And ...", "It said ...", "after it failed")
 # cannot stand alone as a briefing line.
 _DEPENDENT = re.compile(r"^(?:(?:and|but|or|so|also|still|yet|it|its|he|she|they|this|"
-                        r"that|these|those|there|his|her|their|we|i)\b)", re.IGNORECASE)
+                        r"that|these|those|there|his|her|their|we|i|now|meanwhile|however|"
+                        r"instead|then|later)\b)", re.IGNORECASE)
 # Titles of commentary, explainers, round-ups and galleries: not reports of a story's news.
 _COMMENTARY = re.compile(
     r"^(?:opinion|analysis|commentary|editorial|perspective|review|letters?|live updates?|"
