@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ingest.clean import date_ordinal
-from ingest.stories import members_between, story_ids, story_outlets
+from ingest.stories import StoryMember, members_between, story_ids, story_outlets
 from rag.answer_layout import day
 from rag.brief_lines import changed_figures
 from rag.models import Answer, Citation, LaterReport
@@ -38,36 +38,34 @@ UPDATE_COSINE = 0.8  # an article this close to the cited one reports the same n
 def with_later_reports(answer: Answer, services: Services, reference: date | None
                        ) -> Answer:
     """The answer with the later reports that change its cited figures (if any)."""
-    if answer.refused or not answer.citations:
+    days = [d for c in answer.citations if (d := date_ordinal(c.published)) is not None]
+    if answer.refused or not days:
         return answer
     catalog = services.index.catalog
     stories = story_ids(catalog, {c.article_id for c in answer.citations})
     members = story_outlets(catalog, set(stories.values()))
+    last = max(days) + FOLLOW_DAYS
+    nearby = members_between(catalog, min(days), min(last, reference.toordinal())
+                             if reference else last)  # read once for every citation
     found = []
     for citation in answer.citations:
         later = list(dict.fromkeys([a for _, a in members.get(stories[citation.article_id], [])
                                     if a != citation.article_id]
-                                   + _close_later(catalog, citation, reference)))
+                                   + _close_later(nearby, citation)))
         report = _first_change(citation, later, catalog, reference)
         if report is not None:
             found.append(report)
     return answer.model_copy(update={"later_reports": tuple(found)}) if found else answer
 
 
-def _close_later(catalog: Catalog, citation: Citation, reference: date | None) -> list[str]:
-    """Articles of the following days whose vectors are close to the cited article's."""
+def _close_later(nearby: list[StoryMember], citation: Citation) -> list[str]:
+    """Articles of the FOLLOW_DAYS after the cited one whose vectors are close to its own."""
     start = date_ordinal(citation.published)
-    if start is None:
+    own = next((m.vector for m in nearby if m.article_id == citation.article_id), None)
+    if start is None or own is None:
         return []
-    end = start + FOLLOW_DAYS
-    if reference is not None:
-        end = min(end, reference.toordinal())
-    following = members_between(catalog, start + 1, end)
-    cited = members_between(catalog, start, start)
-    own = next((m.vector for m in cited if m.article_id == citation.article_id), None)
-    if own is None or not following:
-        return []
-    return [m.article_id for m in following if m.vector.shape == own.shape
+    return [m.article_id for m in nearby if m.day is not None
+            and start < m.day <= start + FOLLOW_DAYS and m.vector.shape == own.shape
             and float(np.dot(m.vector, own)) >= UPDATE_COSINE]
 
 
