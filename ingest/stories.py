@@ -232,10 +232,10 @@ class StoryMember:
     vector: np.ndarray
 
 
-def members_between(catalog: Catalog, since_day: int | None, until_day: int | None
-                    ) -> list[StoryMember]:
+def members_between(catalog: Catalog, since_day: int | None, until_day: int | None,
+                    undated: bool = False) -> list[StoryMember]:
     """Live articles published in [since_day, until_day] (ordinals, None: open) with their
-    story and vector, earliest first; undated articles only when no end is set."""
+    story and vector, earliest first (with `undated`, undated articles too, last)."""
     if not _has_table(catalog):
         return []
     where, args = [], []
@@ -245,10 +245,13 @@ def members_between(catalog: Catalog, since_day: int | None, until_day: int | No
     if until_day is not None:
         where.append("a.published_day <= ?")
         args.append(until_day)
+    condition = " AND ".join(where)
+    if condition and undated:
+        condition = f"({condition}) OR a.published_day IS NULL"
     rows = catalog.db.execute(
         "SELECT a.id, s.story_id, a.source, a.published_day, s.vector FROM articles a "
         "JOIN stories s ON s.article_id = a.id "
-        f"{'WHERE ' + ' AND '.join(where) if where else ''} "
+        f"{'WHERE ' + condition if condition else ''} "
         "ORDER BY a.published_day IS NULL, a.published_day, a.published, a.id", args)
     return [StoryMember(a, s, source, day, np.frombuffer(vector, dtype=np.float32))
             for a, s, source, day, vector in rows]

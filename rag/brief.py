@@ -98,6 +98,8 @@ def brief(services: Services, topic: str | None = None, since: date | None = Non
     """The top stories of [since, until] (default: the week up to `as_of`, else today), or
     with a topic its timeline; nothing published after `as_of` is used."""
     started = time.perf_counter()
+    # Undated articles (files without a date) have no place in a window the user chose.
+    undated = since is None and until is None and as_of is None
     reference = as_of or date.today()
     until = min(until, reference) if until else (reference if topic is None or as_of else None)
     if since is None and topic is None:
@@ -109,9 +111,9 @@ def brief(services: Services, topic: str | None = None, since: date | None = Non
         from rag.timeline import timeline
 
         items, considered, message = timeline(services, topic, since, until, reference,
-                                              max_items)
+                                              max_items, undated)
     else:
-        items, considered, message = top_stories(services, since, until, max_items)
+        items, considered, message = top_stories(services, since, until, max_items, undated)
     checked, judge = check_items(services, items)
     dropped = len(items) - len(checked)
     if dropped and not message:
@@ -121,13 +123,13 @@ def brief(services: Services, topic: str | None = None, since: date | None = Non
                     {"total": time.perf_counter() - started})
 
 
-def top_stories(services: Services, since: date | None, until: date | None, max_items: int
-                ) -> tuple[list[BriefItem], int, str]:
+def top_stories(services: Services, since: date | None, until: date | None, max_items: int,
+                undated: bool = False) -> tuple[list[BriefItem], int, str]:
     """The window's stories, best first: items, articles considered, and a message if few."""
     import numpy as np
 
     catalog = services.index.catalog
-    members = members_between(catalog, _ordinal(since), _ordinal(until))
+    members = members_between(catalog, _ordinal(since), _ordinal(until), undated)
     if not members:
         return [], 0, f"no articles published {_window_phrase(since, until)}"
     records = {m.article_id: r for m in members if (r := catalog.get(m.article_id))}

@@ -43,18 +43,20 @@ def on_topic(topic_words: set[str], text: str) -> bool:
 
 
 def timeline(services: Services, topic: str, since: date | None, until: date | None,
-             reference: date, max_items: int) -> tuple[list[BriefItem], int, str]:
+             reference: date, max_items: int, undated: bool = False
+             ) -> tuple[list[BriefItem], int, str]:
     """The topic's entries in date order: items, articles on the topic, and a message."""
     words = content_words(topic)
     if not words:
         return [], 0, f"the topic {topic!r} has no words to search for"
     result = search(topic, services, SearchOptions(
-        k=SEARCH_K, filters=make_filters(since=since, until=until), reference=reference))
+        k=SEARCH_K, filters=make_filters(since=since, until=until),
+        reference=None if undated else reference))  # a reference date hides undated articles
     catalog = services.index.catalog
     best: dict[str, float] = {}
     for hit in result.hits:
         best[hit.article_id] = max(best.get(hit.article_id, 0.0), hit.score)
-    records = {a: r for a in best if (r := catalog.get(a)) and r.article.published
+    records = {a: r for a in best if (r := catalog.get(a)) and (r.article.published or undated)
                and on_topic(words, f"{r.article.title} {r.article.text}")}
     if not records:
         return [], 0, f"no articles about {topic!r} {_window(since, until)}"
@@ -79,7 +81,7 @@ def _same_news(records: dict[str, ArticleRecord], stories: dict[str, str], catal
     """Story ids with a day's stories about the same news merged (their articles' vectors
     as close as SAME_NEWS_COSINE): one timeline entry per event and day."""
     days = sorted(date_ordinal(r.article.published) or 0 for r in records.values())
-    vectors = {m.article_id: m.vector for m in members_between(catalog, days[0], days[-1])
+    vectors = {m.article_id: m.vector for m in members_between(catalog, days[0], days[-1], True)
                if m.article_id in records and m.vector.size}
     merged = dict(stories)
     kept: list[tuple[str, str, np.ndarray]] = []  # (day, story, vector)
@@ -104,7 +106,8 @@ def _groups(records: dict[str, ArticleRecord], stories: dict[str, str], best: di
         key = (stories[article_id], (record.article.published or "")[:10])
         groups.setdefault(key, []).append(article_id)
     strongest = sorted(groups.items(), key=lambda g: -max(best[a] for a in g[1]))[:max_items]
-    return sorted(strongest, key=lambda g: (g[0][1], -max(best[a] for a in g[1])))
+    return sorted(strongest, key=lambda g: (g[0][1] == "", g[0][1],  # undated last
+                                            -max(best[a] for a in g[1])))
 
 
 def _entry(story: str, day: str, ids: Sequence[str], records: dict[str, ArticleRecord],
@@ -132,7 +135,7 @@ def _entry(story: str, day: str, ids: Sequence[str], records: dict[str, ArticleR
     if not chosen:
         return None  # nothing new that day
     sources = {records[a].article.source for a in ids}
-    return BriefItem(story, day, len(sources), len(ids), chosen[0], tuple(chosen[1:]))
+    return BriefItem(story, day or None, len(sources), len(ids), chosen[0], tuple(chosen[1:]))
 
 
 def _leads_on_topic(pool: Sequence[lines.Candidate], topic: set[str]) -> bool:

@@ -318,3 +318,24 @@ def test_brief_tab_in_a_real_browser(offline_env: None, tmp_path: Path) -> None:
         error.wait_for(timeout=30_000)
         assert "cannot read the date 'soonish'" in error.inner_text()
         assert items.count() == 3  # the last briefing stays
+
+
+def test_undated_sample_is_briefed_when_no_dates_are_given(tmp_path: Path) -> None:
+    from ingest.pipeline import ingest
+    from newsrag.settings import load_settings
+    from rag.services import build_services
+    from tests.conftest import SAMPLE, SEED_TEXT
+
+    settings = load_settings(REPO / "config.toml", env={"NEWSRAG_DATA_DIR": str(tmp_path)})
+    services = build_services(settings)
+    ingest([str(SAMPLE)], settings, services.index)
+    week = brief(services)  # no dates: the last 7 days and undated articles
+    assert len(week.items) == 1 and week.items[0].date is None
+    assert week.items[0].headline.text.startswith("U.S. President Donald Trump announced")
+    assert week.items[0].headline.text in SEED_TEXT
+    assert_exact(services, week)
+    story = brief(services, "Trump Putin ceasefire")
+    assert [item.date for item in story.items] == [None]
+    assert_exact(services, story)
+    chosen = brief(services, since=date(2025, 1, 1), until=date(2025, 1, 7))
+    assert chosen.items == () and "no articles published between" in chosen.message
