@@ -219,3 +219,39 @@ def _has_table(catalog: Catalog) -> bool:
     return catalog.db.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stories'").fetchone() \
         is not None
+
+
+@dataclass(frozen=True)
+class StoryMember:
+    """A live article with its story and document vector (for briefings over a window)."""
+
+    article_id: str
+    story_id: str
+    source: str
+    day: int | None
+    vector: np.ndarray
+
+
+def members_between(catalog: Catalog, since_day: int | None, until_day: int | None,
+                    undated: bool = False) -> list[StoryMember]:
+    """Live articles published in [since_day, until_day] (ordinals, None: open) with their
+    story and vector, earliest first (with `undated`, undated articles too, last)."""
+    if not _has_table(catalog):
+        return []
+    where, args = [], []
+    if since_day is not None:
+        where.append("a.published_day >= ?")
+        args.append(since_day)
+    if until_day is not None:
+        where.append("a.published_day <= ?")
+        args.append(until_day)
+    condition = " AND ".join(where)
+    if condition and undated:
+        condition = f"({condition}) OR a.published_day IS NULL"
+    rows = catalog.db.execute(
+        "SELECT a.id, s.story_id, a.source, a.published_day, s.vector FROM articles a "
+        "JOIN stories s ON s.article_id = a.id "
+        f"{'WHERE ' + condition if condition else ''} "
+        "ORDER BY a.published_day IS NULL, a.published_day, a.published, a.id", args)
+    return [StoryMember(a, s, source, day, np.frombuffer(vector, dtype=np.float32))
+            for a, s, source, day, vector in rows]

@@ -36,6 +36,10 @@ class NotFoundError(NewsragError):
     """A requested article or chunk does not exist."""
 
 
+class InputError(NewsragError):
+    """A value a user typed (a date, a count) cannot be read."""
+
+
 class EvalError(NewsragError):
     """An eval dataset, answers file or labelled judge set is malformed."""
 

@@ -126,3 +126,17 @@ def decision(answer: Answer) -> str:
     side = "<" if check.answerable < check.threshold else "≥"
     return (f"{verdict} · answerability {check.answerable:.2f} {side} threshold "
             f"{check.threshold:.2f}")
+
+
+def later_notes(answer: Answer) -> list[str]:
+    """One line per later report that changes a cited figure (rag/freshness.py):
+    '[1] is as of 2024-03-04; a later report on 2024-03-06 (Valley Herald) says: "…"'."""
+    cited = {c.n: c for c in answer.citations}
+    notes = []
+    for report in answer.later_reports:
+        citation = cited.get(report.citation)
+        as_of = day(citation.published) if citation else "undated"
+        notes.append(f"[{report.citation}] is as of {as_of}; a later report on "
+                     f"{day(report.published)} ({report.source or report.title or '-'}) "
+                     f"says: \u201c{report.text}\u201d")
+    return notes

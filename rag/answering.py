@@ -28,6 +28,7 @@ from rag.answer_layout import day
 from rag.answer_stream import AnswerStream
 from rag.conversation import rewrite_followup, to_turns
 from rag.extractive import count_screened, pick_extractive, prompt_sources, relevance
+from rag.freshness import with_later_reports
 from rag.generators import EXTRACTIVE, ChatModel, Extractive, Generator, make_chat_model
 from rag.grounding import GroundedSentence, Renumbered, StreamGrounder, SupportJudge
 from rag.models import Answer, AnswerSentence, Citation, Hit, ShortAnswer
@@ -127,7 +128,9 @@ class Assistant:
         if found.window:
             run.window = (found.window.since.isoformat() if found.window.since else "",
                           found.window.until.isoformat() if found.window.until else "")
-        yield from self._respond(question, standalone, found.hits, options, run)
+        for part in self._respond(question, standalone, found.hits, options, run):
+            yield (with_later_reports(part, self.services, options.reference)
+                   if isinstance(part, Answer) else part)
 
     def standalone_question(self, question: str, history: Iterable[Any] | None,
                             generator: str | None = None) -> str:

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from newsrag.errors import InputError
+
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
             "a": 1, "few": 3, "several": 5}
@@ -113,3 +115,25 @@ def _previous_period(unit: str, ref: date) -> tuple[date, date]:
     if unit == "month":
         return ref - timedelta(days=31), ref
     return ref - timedelta(days=366), ref
+
+
+def parse_day(text: str, reference: date, end: bool = False) -> date:
+    """A date given by a user: ISO ("2022-08-12", "2022/08/12") or a relative phrase
+    ("monday", "last week", "3 days") read against the reference day: its first day, or
+    its last with `end`.
+
+    >>> parse_day("last week", date(2022, 8, 12)), parse_day("2022/08/01", date(2022, 8, 12))
+    (datetime.date(2022, 8, 5), datetime.date(2022, 8, 1))
+    """
+    cleaned = text.strip()
+    try:
+        return date.fromisoformat(cleaned.replace("/", "-")[:10])
+    except ValueError:
+        pass
+    phrase = cleaned.lower()
+    window = resolve_dates(phrase if " " in phrase or phrase in WEEKDAYS or phrase in (
+        "today", "yesterday") else f"last {phrase}", reference)
+    if window is None:
+        raise InputError(f"cannot read the date {text!r}: use YYYY-MM-DD or a phrase like "
+                         "'monday', 'last week' or '3 days'")
+    return window.until if end else window.since

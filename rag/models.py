@@ -61,6 +61,23 @@ class Citation(Frozen):
     story_outlets: int | None = None  # outlets in the library carrying the cited story
 
 
+class LaterReport(Frozen):
+    """A later article of a cited story that gives other figures for citation [citation]'s
+    fact: its sentence (`article.text[char_start:char_end] == text`), old and new figures."""
+
+    citation: int
+    article_id: str
+    title: str
+    source: str
+    url: str
+    published: str | None
+    text: str
+    char_start: int
+    char_end: int
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+
+
 class AnswerSentence(Frozen):
     """One answer sentence, the citation numbers it carries and how well they support it.
 
@@ -142,3 +159,5 @@ class Answer(Frozen):
     check: ReaderCheck | None = None
     # The question's relative dates ("this week") resolved to days: (since, until), ISO.
     date_window: tuple[str, str] | None = None
+    # Later reports of a cited story that change a cited figure (rag/freshness.py).
+    later_reports: tuple[LaterReport, ...] = ()

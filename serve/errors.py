@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from newsrag.errors import (
     ConfigError,
     IngestError,
+    InputError,
     ModelError,
     NewsragError,
     NotFoundError,
@@ -67,7 +68,7 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError(503, one_line(exc), "store_busy", headers={"Retry-After": "5"})
     if isinstance(exc, ModelError):
         return ApiError(503, one_line(exc), "model_unavailable")
-    if isinstance(exc, ConfigError | IngestError):
+    if isinstance(exc, ConfigError | IngestError | InputError):
         return ApiError(400, one_line(exc), "invalid_value")
     if isinstance(exc, NewsragError):
         return ApiError(500, one_line(exc), "newsrag_error")

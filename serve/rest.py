@@ -1,4 +1,4 @@
-"""The REST API: search, full answers, the article library and ingest.
+"""The REST API: search, full answers, briefings, the article library and ingest.
 
 Ingest follows the UI's rules (ui/library.py: accepted extensions, upload size limit, files
 saved under the data dir with safe names, http(s) URLs only).
@@ -22,6 +22,7 @@ from ingest.catalog import ArticleRecord
 from ingest.models import IngestReport, Skip
 from newsrag.errors import NotFoundError
 from rag.answering import AskOptions, Assistant
+from rag.brief import Briefing, brief
 from rag.models import Answer
 from rag.search import SearchOptions, make_filters, search
 from serve.errors import ApiError
@@ -30,6 +31,7 @@ from serve.schemas import (
     ArticleDetail,
     ArticlePage,
     ArticleSummary,
+    BriefRequest,
     Deleted,
     IngestRequest,
     IngestResult,
@@ -74,6 +76,12 @@ def build_router(assistant: Assistant, reader: Callable[..., Any],
                              filters=make_filters(tuple(request.sources), request.since,
                                                   request.until), reference=request.as_of)
         return assistant.answer(request.question, request.history, options)
+
+    @router.post("/briefs", response_model=Briefing, dependencies=read_only)
+    def briefs(request: BriefRequest) -> Briefing:
+        """A briefing whose every line quotes an exact span of its article."""
+        return brief(services, request.topic, request.since, request.until, request.as_of,
+                     request.max_items)
 
     @router.get("/articles", response_model=ArticlePage, dependencies=read_only)
     def list_articles(offset: Annotated[int, Query(ge=0)] = 0,

@@ -132,6 +132,19 @@ class AnswerRequest(AskParameters):
     generator: str | None = Field(None, description="Default: generation.generator.")
 
 
+class BriefRequest(Strict):
+    """POST /v1/briefs: the top stories of a window, or with a topic its timeline (the same
+    as `newsrag brief`)."""
+
+    topic: str | None = Field(None, min_length=1, max_length=500,
+                              description="Without one: the window's top stories.")
+    since: date | None = Field(None, description="First day (default: 7 days to `until`).")
+    until: date | None = Field(None, description="Last day (default: `as_of`, else today).")
+    as_of: date | None = Field(None, description="When it is asked: nothing published later "
+                               "is used.")
+    max_items: int = Field(10, ge=1, le=50, description="Most stories or timeline entries.")
+
+
 class SearchResponse(BaseModel):
     object: Literal["list"] = "list"
     data: list[Hit]

@@ -18,6 +18,7 @@ from newsrag.settings import Settings
 from rag.answering import Assistant
 from rag.generators import generator_names
 from rag.services import Services
+from ui.brief import brief_tab
 from ui.chat import EMPTY_PANE, AskForm, ChatHandlers, check_question
 from ui.conversations import Conversations
 from ui.guard import guarded, guarded_stream
@@ -30,7 +31,8 @@ NO_CHANGE = gr.skip
 
 
 def build_app(services: Services, assistant: Assistant | None = None) -> gr.Blocks:
-    """The whole UI over already-built services: Chat, Ingest and Library tabs, and an API."""
+    """The whole UI over already-built services: Chat, Ingest, Library and Brief tabs, and an
+    API."""
     chat = ChatHandlers(assistant or Assistant(services))
     library = LibraryHandlers(services)
     conversations = Conversations(services.settings)
@@ -47,6 +49,8 @@ def build_app(services: Services, assistant: Assistant | None = None) -> gr.Bloc
             ingested = _ingest_tab(library)
         with gr.Tab("Library", id="library"):
             filters, table, outlets, deleted = _library_tab(library, chat)
+        with gr.Tab("Brief", id="brief"):
+            brief_tab(services)
         with gr.Tab("Feeds", id="feeds"):
             feeds_tab(feeds, header, lambda: _header(chat, feeds))
 

@@ -17,7 +17,15 @@ from urllib.parse import urlsplit
 
 from ingest.models import Article
 from newsrag.terminal import safe
-from rag.answer_layout import DECLINED, Evidence, Layout, day, lay_out, without_markers
+from rag.answer_layout import (
+    DECLINED,
+    Evidence,
+    Layout,
+    day,
+    later_notes,
+    lay_out,
+    without_markers,
+)
 from rag.models import Answer, AnswerSentence, Citation, Hit
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
@@ -112,8 +120,10 @@ def _render_answer(index: int, answer: Answer, show_checks: bool,
     if layout.prose:
         top += '<p class="nr-text">' + " ".join(_prose(index, s) for s in layout.prose) + "</p>"
     chosen = selected[1] if selected and selected[0] == index else None
+    later = "".join(f'<div class="nr-later">Update: {escape(note)}</div>'
+                    for note in later_notes(answer))
     return (f'<div class="nr-a" data-answer="{index}">{_searched(answer)}{top}{_window(layout)}'
-            f"{_cards(index, layout.evidence, chosen)}{_tools(index)}{checks}</div>")
+            f"{_cards(index, layout.evidence, chosen)}{later}{_tools(index)}{checks}</div>")
 
 
 def _searched(answer: Answer) -> str:

@@ -75,6 +75,11 @@ button.nr-delete, button.nr-delete-picked {
 #nr-input-row { flex-wrap: nowrap; align-items: center; }
 #nr-input-row button { min-width: 0; }
 .nr-inline-error { color: #b91c1c; font-size: .88rem; padding: .1rem .2rem; }
+.nr-brief-item { margin: .8rem 0; }
+.nr-brief-meta, .nr-brief-cite { color: var(--body-text-color-subdued); font-size: .85rem; }
+.nr-brief-line { margin: .2rem 0; padding-left: .6rem; border-left: 3px solid
+                 var(--color-accent-soft); }
+.nr-brief-update, .nr-later { color: #92400e; font-size: .88rem; }
 .nr-examples { display: flex; flex-wrap: wrap; gap: .4rem; }
 button.nr-example { border: 1px solid var(--border-color-primary); border-radius: 999px;
                     padding: .2rem .75rem; background: var(--background-fill-secondary);

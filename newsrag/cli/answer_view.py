@@ -22,6 +22,7 @@ from rag.answer_layout import (
     Layout,
     day,
     decision,
+    later_notes,
     lay_out,
     without_markers,
 )
@@ -51,6 +52,10 @@ def print_view(answer: Answer, detailed: bool = False, prose_shown: bool = False
         click.echo()
     for entry in layout.evidence:
         click.echo(fit(_evidence(entry, detailed), indent="    "))
+    for note, report in zip(later_notes(answer), answer.later_reports, strict=True):
+        span = (f"  id {report.article_id}  chars {report.char_start}–{report.char_end}"
+                if detailed else "")
+        click.echo(fit(f"Update: {safe(note)}{safe(span)}", indent="    "))
 
 
 def print_declined(layout: Layout) -> None:

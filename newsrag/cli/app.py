@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from newsrag.cli.brief import brief_command
 from newsrag.cli.evals import eval_group
 from newsrag.cli.serve import keys_group, serve_command
 from newsrag.cli.watch import watch_command
@@ -320,6 +321,7 @@ def ui(app: _Context, host: str | None, port: int | None, watch: bool | None) ->
     serve_ui(app.services)
 
 
+cli.add_command(brief_command)
 cli.add_command(eval_group)
 cli.add_command(serve_command)
 cli.add_command(keys_group)

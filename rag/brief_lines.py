@@ -1,0 +1,213 @@
+"""Which sentences a briefing quotes: a story's lead sentence and its key facts, each an exact
+span of its article, with repeats skipped and changed figures recognised.
+
+News puts the key fact first (the inverted pyramid), so the lead of a story's earliest full
+article is its headline line; facts are the sentences densest in names and numbers that share
+most words with the story's own vocabulary. A dateline glued to the lead by the segmenter
+("New York CNN —", "LONDON (Reuters) -") is cut off the span.
+
+    >>> lead_span("LONDON (Reuters) - The Bank of England raised rates.", 0)
+    (19, 52)
+    >>> changed_figures("Officials said 12 people died in the fire.",
+    ...                 "Officials said 15 people died in the fire on Monday.")
+    (('12',), ('15',))
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ingest.models import Sentence
+from rag.names import capitalised
+from rag.numbers import numbers_in
+from rag.text import STOPWORDS, content_words
+
+# "NEW YORK (CNN) —", "LONDON (Reuters) -", "Kyiv, Ukraine CNN —", a headline line before a
+# blank line: text a lead sentence carries before its first word of news.
+_NAMES = r"(?:CNN|Reuters|AP|AFP|UPI|Bloomberg|dpa|CNN Business)"
+_AGENCY = rf"(?:\({_NAMES}\)\s*(?:[—–-]{{1,2}}\s*)?|{_NAMES}\s*[—–-]{{1,2}}\s*)"
+_DATELINE = re.compile(
+    r"^(?:[^\n]{0,90}\n\s*\n\s*)?"  # a headline line before a blank line
+    rf"(?:(?:[A-Z][\w.'’ ,-]{{0,60}}?\s*)?{_AGENCY}"  # (CNN), CITY (AP) -, City CNN —
+    r"|[A-Z][A-Z.'’ ,-]{2,40}\s*[—–-]{1,2}\s*)?")  # WASHINGTON –
+_BOILERPLATE = re.compile(
+    r"sign up|newsletter|subscribe|click here|all rights reserved|©|https?://|read more|"
+    r"follow us|cookies|advertisement|getty images|this story has been updated|"
+    r"contributed to this report|in case you missed it|follow (?:here|along|live)|"
+    r"^[\w'’ -]{2,40}[a-z]:(?=[A-Z])|"  # "Vogue's September issue:Serena ..." (a link)
+    r"^(?:photo|video|watch|listen|more|related)\b", re.IGNORECASE)
+# A sentence that leans on the one before it ("And ...", "It said ...", "after it failed")
+# cannot stand alone as a briefing line.
+_DEPENDENT = re.compile(r"^(?:(?:and|but|or|so|also|still|yet|it|its|he|she|they|this|"
+                        r"that|these|those|there|his|her|their|we|i|now|meanwhile|however|"
+                        r"instead|then|later)\b)", re.IGNORECASE)
+# Titles of commentary, explainers, round-ups and galleries: not reports of a story's news.
+_COMMENTARY = re.compile(
+    r"^(?:opinion|analysis|commentary|editorial|perspective|review|letters?|live updates?|"
+    r"photos?|in pictures|watch|video|podcast|newsletter|the week in|why|how|who (?:is|was)|"
+    r"what (?:is|are|was|were|caused|happens))\b|\bthings to know\b|"
+    r"\bwhat (?:we know|to know|to expect)\b|\bbest photos\b|\bnewsletter\b", re.IGNORECASE)
+# Capitalised runs: cheap name finding over whole texts (rag.names is precise but slower).
+_NAME = re.compile(r"[A-Z][\w'’&.-]*(?:\s+(?:of\s+|de\s+)?[A-Z][\w'’&.-]*)*")
+_NOT_NAMES = frozenset("""monday tuesday wednesday thursday friday saturday sunday january
+    february march april may june july august september october november december mr mrs ms
+    dr""".split())
+MIN_WORDS, MAX_WORDS = 7, 60
+# A sentence opening with a quotation is someone's words, seldom the news itself.
+_QUOTES = ('"', "“", "'", "‘")
+QUOTE_PENALTY = 0.5
+LEAD_SENTENCES = 4  # the lead is looked for among an article's first sentences
+REPEAT_OVERLAP = 0.5  # content-word Jaccard at and above which two lines state the same fact
+SAME_FACT_OVERLAP = 0.35  # two lines this alike with different figures report a change
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that may be quoted: its article, exact span and score."""
+
+    article_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+def lead_span(text: str, start: int) -> tuple[int, int]:
+    """The span of a lead sentence without its dateline (offsets in the article)."""
+    cut = _DATELINE.match(text)
+    skip = cut.end() if cut and cut.end() < len(text) - 20 else 0
+    body = text[skip:]
+    trimmed = len(body) - len(body.lstrip())
+    return start + skip + trimmed, start + len(text.rstrip())
+
+
+def quotable(text: str) -> bool:
+    """A whole statement a reader can take alone: long enough, no boilerplate, no question."""
+    words = len(text.split())
+    return (MIN_WORDS <= words <= MAX_WORDS and not _BOILERPLATE.search(text)
+            and not text.rstrip().endswith("?") and "\n" not in text.strip()
+            and not _DEPENDENT.match(text) and not text[:1].islower())
+
+
+def is_commentary(title: str) -> bool:
+    """An opinion piece, analysis, round-up or gallery, by its title."""
+    return bool(_COMMENTARY.search(title.strip()))
+
+
+def names_of(text: str) -> set[str]:
+    """Lower-cased capitalised runs ("joe biden", "squid game"), stopwords and dates left out.
+
+    >>> sorted(names_of("On Monday Joe Biden met The Rolling Stones in Paris."))
+    ['joe biden', 'paris', 'rolling stones']
+    """
+    found = set()
+    for match in set(_NAME.findall(text)):  # each distinct run once: names repeat
+        run: list[str] = []
+        for word in [*match.split(), ""]:
+            plain = word.rstrip(".’'").lower()
+            if plain and plain not in STOPWORDS and plain not in _NOT_NAMES:
+                run.append(plain)
+                continue
+            if run and len(" ".join(run)) > 1:
+                found.add(" ".join(run))
+            run = []
+    return found
+
+
+def density(text: str) -> float:
+    """Names and figures per word (square-root scaled): how much a sentence tells."""
+    names = capitalised(text)
+    figures = sum(1 for _, n in names if n[0].isdigit())
+    return (len(names) - figures + 0.7 * figures) / math.sqrt(max(len(text.split()), 1))
+
+
+def keyword_weights(texts: Sequence[str], document_frequency: dict[str, int],
+                    documents: int) -> dict[str, float]:
+    """Words shared by a story's articles, weighted by how rare they are in the window."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in content_words(text):
+            counts[word] = counts.get(word, 0) + 1
+    weights = {}
+    for word, count in counts.items():
+        idf = math.log((documents + 1) / (document_frequency.get(word, 0) + 1)) + 1.0
+        weights[word] = (count / len(texts)) * idf
+    return weights
+
+
+def centrality(text: str, weights: dict[str, float]) -> float:
+    words = _content(text)
+    return sum(weights.get(w, 0.0) for w in words) / math.sqrt(max(len(words), 1))
+
+
+def candidates(article_id: str, text: str, sentences: Iterable[Sentence],
+               weights: dict[str, float], lead_only: bool = False) -> list[Candidate]:
+    """The article's quotable sentences scored: centrality + density + a lead bonus."""
+    found = []
+    for sentence in sentences:
+        if lead_only and sentence.index >= LEAD_SENTENCES:
+            break
+        start, end = lead_span(sentence.text, sentence.start)
+        quote = text[start:end]
+        if not quotable(quote):
+            continue
+        lead = 1.0 / (1 + sentence.index)
+        score = (centrality(quote, weights) + 0.8 * density(quote) + 0.6 * lead
+                 - QUOTE_PENALTY * quote.startswith(_QUOTES))
+        found.append(Candidate(article_id, start, end, quote, score))
+    return found
+
+
+def overlap(a: str, b: str) -> float:
+    wa, wb = _words(a), _words(b)
+    return len(wa & wb) / max(len(wa | wb), 1)
+
+
+def is_repeat(text: str, earlier: Iterable[str]) -> bool:
+    """States a fact already given (and no new figure for it)."""
+    return any(overlap(text, e) >= REPEAT_OVERLAP and not changed_figures(e, text)
+               for e in earlier)
+
+
+class FactMemory:
+    """Sentences already reported (shown or not), to tell a repeat from news: a sentence is
+    a repeat when it shares most words with one remembered and brings no other figure."""
+
+    def __init__(self) -> None:
+        self._facts: list[tuple[frozenset[str], set[str]]] = []
+
+    def add(self, texts: Iterable[str]) -> None:
+        self._facts.extend((_words(t), numbers_in(t)) for t in texts)
+
+    def repeats(self, text: str) -> bool:
+        words, figures = _words(text), numbers_in(text)
+        for known, known_figures in self._facts:
+            shared = len(words & known) / max(len(words | known), 1)
+            if shared >= REPEAT_OVERLAP and (figures <= known_figures or not known_figures):
+                return True
+        return False
+
+
+def changed_figures(earlier: str, later: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(old, new) figures when `later` reports the same fact as `earlier` with other numbers."""
+    if overlap(earlier, later) < SAME_FACT_OVERLAP:
+        return None
+    old, new = numbers_in(earlier), numbers_in(later)
+    if not old or not new or old <= new:
+        return None
+    return tuple(sorted(old - new)), tuple(sorted(new - old))
+
+
+@lru_cache(maxsize=65536)
+def _content(text: str) -> frozenset[str]:
+    """content_words, memoised: a briefing compares each sentence with many others."""
+    return frozenset(content_words(text))
+
+
+@lru_cache(maxsize=65536)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _content(text) if not w[0].isdigit())
