@@ -351,13 +351,13 @@ def _library_tab(library: LibraryHandlers, chat: ChatHandlers, feeds: WatchPanel
         with gr.Column(scale=3):
             with gr.Row():
                 search = gr.Textbox(label="Search titles", elem_id="nr-library-search",
-                                    scale=3)
+                                    scale=2)
                 sort = gr.Dropdown([(label, key) for key, label in SORTS.items()],
                                    value="newest", label="Sort", elem_id="nr-library-sort",
                                    scale=1)
                 view = gr.Dropdown([(label, key) for key, label in VIEWS.items()],
                                    value="all", label="Show", elem_id="nr-library-view",
-                                   scale=1)
+                                   scale=2)
             with gr.Row():
                 outlets = gr.Dropdown([], multiselect=True, label="Outlets",
                                       elem_id="nr-library-outlets", scale=2)
