@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS articles (
     n_chunks INTEGER NOT NULL, sentences TEXT NOT NULL, ingested_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS articles_location ON articles(location);
+CREATE INDEX IF NOT EXISTS articles_ingested ON articles(ingested_at);
 CREATE TABLE IF NOT EXISTS chunk_sets (
     version TEXT PRIMARY KEY, article_id TEXT NOT NULL, n_chunks INTEGER NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('pending', 'garbage'))
@@ -220,6 +221,12 @@ class Catalog:
         rows = self.db.execute("SELECT * FROM articles WHERE ingested_at > ? "
                                "ORDER BY ingested_at DESC, title LIMIT ?", (after, limit))
         return [_record(row) for row in rows]
+
+    def count_ingested_since(self, after: str) -> int:
+        """How many articles `ingested_since(after)` would list."""
+        (count,) = self.db.execute("SELECT COUNT(*) FROM articles WHERE ingested_at > ?",
+                                   (after,)).fetchone()
+        return int(count)
 
     def lexical_rows(self) -> list[dict[str, Any]]:
         """What the BM25 index needs of every article, in one query."""

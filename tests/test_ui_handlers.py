@@ -384,3 +384,49 @@ def test_regenerate_asks_the_last_question_again_and_stop_marks_the_turn(
     assert stopped[-1].error == "Stopped." and "nr-streaming" not in shown
     assert "They will" in shown and "Stopped." in shown  # what had come is kept
     assert _stopped(turns, False)[0] == turns
+
+
+def test_library_new_since_last_look_and_its_compact_source_list(services: Services,
+                                                                 tmp_path: Path) -> None:
+    """Without any watcher: an upload is new until "Mark all as seen"; the watched sources
+    (here written as a watcher would) show in the Library compactly, errors escaped."""
+    import time
+
+    from ingest.watch_state import SourceState, WatchState
+    from ui.app import _library
+    from ui.fresh import render_count
+    from ui.watch_panel import WatchPanel
+
+    catalog = services.index.catalog
+    looked = time.time()
+    time.sleep(1.05 - looked % 1)  # ingest times have whole seconds: the upload comes later
+    title = "Fresh " + HOSTILE[1]
+    (tmp_path / "fresh.txt").write_text(f"---\ntitle: {title}\nsource: Wire\n---\nThe valley "
+                                        "dam opened its gates on Monday after the rains.\n",
+                                        encoding="utf-8")
+    LibraryHandlers(services).ingest([str(tmp_path / "fresh.txt")], "")
+    everything = len(catalog.list_articles())
+    new_view = _library(LibraryHandlers(services), "", "newest", None, None, None, "new", looked)
+    assert escape(title) in new_view and "1 article" in new_view and HOSTILE[1] not in new_view
+    assert everything > 1 and f"{everything} articles" in _library(
+        LibraryHandlers(services), "", "newest", None, None, None, "all", looked)
+    assert "1 new article</strong> since" in render_count(catalog, looked)
+    first_visit = render_count(catalog, None)  # no look yet: the last 24 hours
+    assert f"{everything} new articles</strong> in the last 24 hours" in first_visit
+    seen = time.time() + 1
+    assert "Nothing new since" in render_count(catalog, seen)
+    assert "Nothing new since" in _library(LibraryHandlers(services), "", "newest", None,
+                                           None, None, "new", seen)
+    assert "No articles match" in _library(LibraryHandlers(services), "zzz", "newest", None,
+                                           None, None, "new", seen)
+
+    panel = WatchPanel(services)
+    assert panel.render_sources(compact=True) == ""  # nothing watched: nothing in the Library
+    state = WatchState(panel.path)
+    state.save(SourceState("http://127.0.0.1:9/feed.xml", kind="feed", last_poll=time.time(),
+                           last_status="HTTP 404", last_error=HOSTILE[0], failures=2))
+    state.close()
+    compact, full = panel.render_sources(compact=True), panel.render_sources()
+    assert "http://127.0.0.1:9/feed.xml" in compact and escape(HOSTILE[0]) in compact
+    assert HOSTILE[0] not in compact and 'class="nr-error"' in compact
+    assert compact.count("<th>") == 3 and full.count("<th>") == 7 and "(2×)" in full

@@ -138,7 +138,34 @@ def test_the_feeds_tab_in_a_browser(tmp_path: Path) -> None:
                     expect(page.locator("#nr-header")).to_contain_text("feeds polled")
                     expect(page.locator("#nr-header")).to_contain_text("1 source failing")
                     page.screenshot(path=str(tmp_path / "feeds.png"))
+                    _library_new_view(page, RECORDS[2]["title"][:40], tmp_path / "library.png")
+                    # The Library's "Mark all as seen" is this browser's one last look.
+                    page.get_by_role("tab", name="Feeds").click()
+                    expect(fresh).to_contain_text("Nothing new since", timeout=30_000)
                     page.locator("#nr-feeds-seen").click()
                     expect(fresh).to_contain_text("Nothing new since")
             finally:
                 watching.close()
+
+
+def _library_new_view(page: object, title: str, shot: Path) -> None:
+    """The Library's source list (compact, with the failing one) and its New view."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.get_by_role("tab", name="Library").click()
+    watched = page.locator("#nr-library-sources")
+    expect(watched.get_by_role("row", name=re.compile("HTTP 404"))).to_be_visible(timeout=30_000)
+    expect(watched.get_by_role("row", name=re.compile("ok: 1 new"))).to_be_visible()
+    expect(watched.locator("th")).to_have_count(3)
+    count = page.locator("#nr-library-new")
+    expect(count).to_contain_text("1 new article in the last 24 hours", timeout=30_000)
+    page.locator("#nr-library-view input").click()
+    page.get_by_role("option", name="New since you last looked").click()
+    table = page.locator("#nr-library")
+    expect(table).to_contain_text(title)
+    expect(table).to_contain_text("1 article")
+    page.locator("#nr-library-seen").click()
+    expect(table).to_contain_text("Nothing new since")
+    expect(count).to_contain_text("Nothing new since")
+    page.screenshot(path=str(shot))

@@ -8,6 +8,7 @@
 # gr.Progress, gr.Request, the API's types) at run time.
 
 import functools
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,11 +22,12 @@ from rag.services import Services
 from ui.brief import brief_tab
 from ui.chat import EMPTY_PANE, AskForm, ChatHandlers, check_question
 from ui.conversations import Conversations
+from ui.fresh import LAST_LOOK_KEY, render_count, window
 from ui.guard import guarded, guarded_stream
-from ui.library import SORTS, LibraryHandlers, render_library, render_report
+from ui.library import SORTS, VIEWS, LibraryHandlers, render_library, render_report
 from ui.render import ChatTurn, escape, plural, render_sources, render_transcript
 from ui.style import EXAMPLES_JS, LIBRARY_JS, RAW_DATES_JS, SOURCE_PANE_JS, TRANSCRIPT_JS
-from ui.watch_panel import WatchPanel, feeds_tab
+from ui.watch_panel import REFRESH_S, WatchPanel, feeds_tab
 
 NO_CHANGE = gr.skip
 
@@ -41,6 +43,10 @@ def build_app(services: Services, assistant: Assistant | None = None) -> gr.Bloc
         browser_id = gr.BrowserState("", storage_key="newsrag-browser",
                                      secret=conversations.browser_secret())
         header = gr.HTML(_header(chat, feeds), elem_id="nr-header")
+        # "New since you last looked" (Library and Feeds tabs) counts from this browser's last
+        # "Mark all as seen"; both tabs refresh their feed parts on one timer.
+        last_look = gr.BrowserState(0.0, storage_key=LAST_LOOK_KEY)
+        timer = gr.Timer(REFRESH_S)
         with gr.Sidebar(label="History", open=True, elem_id="nr-sidebar", width=260):
             side = _sidebar()
         with gr.Tab("Chat", id="chat"):
@@ -48,19 +54,21 @@ def build_app(services: Services, assistant: Assistant | None = None) -> gr.Bloc
         with gr.Tab("Ingest", id="ingest"):
             ingested = _ingest_tab(library)
         with gr.Tab("Library", id="library"):
-            filters, table, outlets, deleted = _library_tab(library, chat)
+            filters, table, outlets, deleted, count = _library_tab(library, chat, feeds,
+                                                                   last_look, timer)
         with gr.Tab("Brief", id="brief"):
             brief_tab(services)
         with gr.Tab("Feeds", id="feeds"):
-            feeds_tab(feeds, header, lambda: _header(chat, feeds))
+            feeds_tab(feeds, header, lambda: _header(chat, feeds), last_look, timer)
 
         # After anything that changes the library: the counts, the table, the source filters.
         def refresh(*values: Any) -> tuple[Any, ...]:
             choices = chat.source_choices()
             return (_header(chat, feeds), _library(library, *values), gr.update(choices=choices),
-                    gr.update(choices=choices), render_examples(chat.examples()))
+                    gr.update(choices=choices), render_examples(chat.examples()),
+                    render_count(services.index.catalog, values[-1] or None))
 
-        updated = [header, table, sources_box, outlets, examples]
+        updated = [header, table, sources_box, outlets, examples, count]
         for changed in (ingested, deleted):
             changed.then(guarded(refresh), filters, updated, api_visibility="private")
         demo.load(guarded(refresh), filters, updated, api_visibility="private")
@@ -339,16 +347,21 @@ def _ingest_tab(library: LibraryHandlers) -> Any:
                        concurrency_limit=1, api_visibility="private")
 
 
-def _library_tab(library: LibraryHandlers, chat: ChatHandlers
-                 ) -> tuple[list[Any], gr.HTML, gr.Dropdown, Any]:
+def _library_tab(library: LibraryHandlers, chat: ChatHandlers, feeds: WatchPanel,
+                 last_look: gr.BrowserState, timer: gr.Timer
+                 ) -> tuple[list[Any], gr.HTML, gr.Dropdown, Any, gr.HTML]:
+    catalog = library.services.index.catalog
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             with gr.Row():
                 search = gr.Textbox(label="Search titles", elem_id="nr-library-search",
-                                    scale=3)
+                                    scale=2)
                 sort = gr.Dropdown([(label, key) for key, label in SORTS.items()],
                                    value="newest", label="Sort", elem_id="nr-library-sort",
                                    scale=1)
+                view = gr.Dropdown([(label, key) for key, label in VIEWS.items()],
+                                   value="all", label="Show", elem_id="nr-library-view",
+                                   scale=2)
             with gr.Row():
                 outlets = gr.Dropdown([], multiselect=True, label="Outlets",
                                       elem_id="nr-library-outlets", scale=2)
@@ -356,19 +369,38 @@ def _library_tab(library: LibraryHandlers, chat: ChatHandlers
                                     type="string", elem_id="nr-library-since", scale=1)
                 until = gr.DateTime(label="until", include_time=False, type="string",
                                     elem_id="nr-library-until", scale=1)
+            with gr.Row(elem_id="nr-library-new-row"):
+                count = gr.HTML(elem_id="nr-library-new", scale=3)
+                seen = gr.Button("Mark all as seen", size="sm", scale=0, min_width=140,
+                                 elem_id="nr-library-seen")
+            watched = gr.HTML(functools.partial(feeds.render_sources, compact=True),
+                              elem_id="nr-library-sources")
             table = gr.HTML(elem_id="nr-library", js_on_load=LIBRARY_JS)
         with gr.Column(scale=2, elem_id="nr-reader-column"):
             reader = gr.HTML('<div class="nr-note">Click a title to read the article here.'
                              "</div>", elem_id="nr-reader", elem_classes="nr-reader")
-    filters = [search, sort, outlets, since, until]
+    filters = [search, sort, outlets, since, until, view, last_look]
     listing = guarded(functools.partial(_library, library))
-    for control in (search, sort, outlets):
+    for control in (search, sort, outlets, view):
         control.change(listing, filters, [table], api_visibility="private")
     for day_field in (since, until):
         day_field.change(listing, filters, [table], api_visibility="private")
 
+    def feed_parts(look: float) -> tuple[str, str]:
+        return render_count(catalog, look or None), feeds.render_sources(compact=True)
+
+    def mark(query: str, order: str, wanted: list[str] | None, first: str | None,
+             last: str | None, shown: str, _: float) -> tuple[Any, ...]:
+        now = time.time()
+        table_now = _library(library, query, order, wanted, first, last, shown, now)
+        return now, render_count(catalog, now), table_now
+
+    timer.tick(guarded(feed_parts), [last_look], [count, watched], api_visibility="private",
+               show_progress="hidden")
+    seen.click(guarded(mark), filters, [last_look, count, table], api_visibility="private")
+
     def act(query: str, order: str, wanted: list[str] | None, first: str | None,
-            last: str | None, evt: gr.EventData) -> tuple[str, Any]:
+            last: str | None, shown: str, look: float, evt: gr.EventData) -> tuple[str, Any]:
         data = evt._data or {}
         if "read" in data:
             return NO_CHANGE(), chat.open_article(str(data["read"]))
@@ -378,18 +410,22 @@ def _library_tab(library: LibraryHandlers, chat: ChatHandlers
         else:
             library.delete(str(data["delete"]))
             gr.Info("Article deleted.")
-        return _library(library, query, order, wanted, first, last), NO_CHANGE()
+        return _library(library, query, order, wanted, first, last, shown, look), NO_CHANGE()
 
     deleted = table.click(guarded(act), filters, [table, reader], api_visibility="private")
-    return filters, table, outlets, deleted
+    return filters, table, outlets, deleted, count
 
 
 def _library(library: LibraryHandlers, query: str, sort: str = "newest",
              outlets: list[str] | None = None, since: str | None = None,
-             until: str | None = None) -> str:
+             until: str | None = None, view: str = "all", look: float = 0.0) -> str:
+    """The table; in the "new" view only what arrived since this browser's last look."""
+    after, when = window(look or None) if view == "new" else (None, "")
     records = library.articles(query or "", sort or "newest", outlets or (), since or "",
-                               until or "")
-    return render_library(records, query or "", bool(outlets or since or until))
+                               until or "", after)
+    filtered = bool(outlets or since or until)
+    empty = f"Nothing new {when}." if when and not (query or filtered) else ""
+    return render_library(records, query or "", filtered or bool(when), empty)
 
 
 def _api(chat: ChatHandlers) -> None:

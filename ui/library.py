@@ -21,6 +21,7 @@ from ingest.sources import is_url
 from newsrag.errors import IngestError, NotFoundError
 from rag.answer_layout import day
 from rag.services import Services
+from ui.fresh import arrived_since
 from ui.render import escape, plural
 
 OnProgress = Callable[[str], None]
@@ -139,13 +140,18 @@ class LibraryHandlers:
         return report
 
     def articles(self, query: str = "", sort: str = "newest", outlets: Sequence[str] = (),
-                 since: str = "", until: str = "") -> list[ArticleRecord]:
+                 since: str = "", until: str = "", new_after: float | None = None
+                 ) -> list[ArticleRecord]:
         """Library rows: `query` matches titles (case-insensitively), `outlets` and the days
-        `since`..`until` (YYYY-MM-DD, inclusive; undated articles only without them) filter;
-        sorted by `sort` (one of SORTS)."""
+        `since`..`until` (YYYY-MM-DD, inclusive; undated articles only without them) filter,
+        and `new_after` (Unix seconds) keeps those stored or updated after it; sorted by
+        `sort` (one of SORTS)."""
         needle = query.strip().casefold()
         wanted = set(outlets)
-        records = [r for r in self.services.index.catalog.list_articles()
+        catalog = self.services.index.catalog
+        stored = (catalog.list_articles() if new_after is None
+                  else arrived_since(catalog, new_after))
+        records = [r for r in stored
                    if needle in r.article.title.casefold()
                    and (not wanted or r.article.source in wanted)
                    and _in_days(r.article.published, since, until)]
@@ -171,6 +177,7 @@ class LibraryHandlers:
 
 
 SORTS = {"newest": "Newest first", "oldest": "Oldest first", "title": "Title", "outlet": "Outlet"}
+VIEWS = {"all": "All articles", "new": "New since you last looked"}
 
 
 def sort_records(records: Sequence[ArticleRecord], sort: str) -> list[ArticleRecord]:
@@ -255,13 +262,14 @@ def shown_location(location: str) -> str:
 
 
 def render_library(records: Sequence[ArticleRecord], query: str = "",
-                   filtered: bool = False) -> str:
+                   filtered: bool = False, empty: str = "") -> str:
     """The article table: a title opens the article in the reader beside it, a row's Delete
-    and "Delete selected" (ticked rows) ask first (handled by the app's script)."""
+    and "Delete selected" (ticked rows) ask first (handled by the app's script). `empty` is
+    said when there are no rows (else: no match, or nothing ingested)."""
     if not records:
         what = ("match that search" if query.strip() or filtered
                 else "are ingested yet (see the Ingest tab)")
-        return f'<div class="nr-note">No articles {what}.</div>'
+        return f'<div class="nr-note">{escape(empty or f"No articles {what}.")}</div>'
     rows = "".join(
         f'<tr><td><input type="checkbox" class="nr-pick" value="{escape(r.article.id)}" '
         f'aria-label="Select {escape(r.article.title)}"></td>'

@@ -15,14 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ingest.catalog import ArticleRecord
 from ingest.watch import Watcher, watch_lock
 from ingest.watch_state import SourceState, WatchState
 from newsrag.errors import ConfigError
 from rag.answer_layout import day
+from ui.fresh import arrived_since, clock, window
 from ui.guard import guarded
 from ui.render import escape, plural
 
@@ -96,28 +95,28 @@ class WatchPanel:
         updated = sum(s.updated_articles for s in states)
         failing = sum(s.failures > 0 for s in states)
         problem = f" · {plural(failing, 'source')} failing" if failing else ""
-        return f"feeds polled {_clock(max(polls))} · {new} new, {updated} updated{problem}"
+        return f"feeds polled {clock(max(polls))} · {new} new, {updated} updated{problem}"
 
-    def arrived_since(self, since: float, limit: int = -1) -> list[ArticleRecord]:
-        """Articles stored (or updated) after `since` (Unix seconds), newest first."""
-        after = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return self.services.index.catalog.ingested_since(after, limit)
-
-    def render_sources(self) -> str:
+    def render_sources(self, compact: bool = False) -> str:
+        """The sources table; `compact` (the Library's) keeps source, status and last poll,
+        and is empty when nothing is watched."""
         states = self.states()
         if not states:
-            return ('<div class="nr-note">No source watched yet: run <code>newsrag watch '
-                    "FEED</code>, or <code>newsrag ui --watch</code> with [watch] sources."
-                    "</div>")
-        rows = "".join(_source_row(s) for s in states)
-        return ('<table class="nr-library nr-feeds"><thead><tr><th>Source</th><th>Kind</th>'
-                "<th>Status</th><th>Last poll</th><th>Next</th><th>New</th><th>Updated</th>"
-                f"</tr></thead><tbody>{rows}</tbody></table>")
+            return "" if compact else (
+                '<div class="nr-note">No source watched yet: run <code>newsrag watch '
+                "FEED</code>, or <code>newsrag ui --watch</code> with [watch] sources.</div>")
+        heads = _COMPACT if compact else _COLUMNS
+        head = "".join(f"<th>{h}</th>" for h in heads)
+        rows = "".join(_source_row(s, heads) for s in states)
+        css = "nr-library nr-feeds" + (" nr-feeds-compact" if compact else "")
+        caption = ("<caption>Watched sources (details in the Feeds tab)</caption>"
+                   if compact else "")
+        return (f'<table class="{css}">{caption}<thead><tr>{head}</tr></thead>'
+                f"<tbody>{rows}</tbody></table>")
 
     def render_new(self, last_look: float | None) -> str:
-        since = last_look if last_look else time.time() - 86400
-        records = self.arrived_since(since, NEW_LIMIT + 1)
-        when = f"since {_clock(last_look)}" if last_look else "in the last 24 hours"
+        since, when = window(last_look)
+        records = arrived_since(self.services.index.catalog, since, NEW_LIMIT + 1)
         if not records:
             return f'<div class="nr-note">Nothing new {when}.</div>'
         items = "".join(
@@ -130,29 +129,26 @@ class WatchPanel:
                 f'<ul class="nr-new">{items}</ul>')
 
 
-def _source_row(s: SourceState) -> str:
+_COLUMNS = ("Source", "Kind", "Status", "Last poll", "Next", "New", "Updated")
+_COMPACT = ("Source", "Status", "Last poll")
+
+
+def _source_row(s: SourceState, columns: tuple[str, ...] = _COLUMNS) -> str:
     status = s.last_status + (f" ({s.failures}×): {s.last_error}" if s.failures else "")
+    cells = {"Source": s.source, "Kind": s.kind or "?", "Status": status,
+             "Last poll": clock(s.last_poll), "Next": clock(s.next_due),
+             "New": s.new_articles, "Updated": s.updated_articles}
     css = ' class="nr-error"' if s.failures else ""
-    return (f"<tr><td>{escape(s.source)}</td><td>{escape(s.kind or '?')}</td>"
-            f"<td{css}>{escape(status)}</td><td>{escape(_clock(s.last_poll))}</td>"
-            f"<td>{escape(_clock(s.next_due))}</td><td>{s.new_articles}</td>"
-            f"<td>{s.updated_articles}</td></tr>")
+    return "<tr>" + "".join(f"<td{css if c == 'Status' else ''}>{escape(cells[c])}</td>"
+                            for c in columns) + "</tr>"
 
 
-def _clock(seconds: float | None) -> str:
-    if not seconds:
-        return "-"
-    moment = datetime.fromtimestamp(seconds)
-    today = moment.date() == datetime.now().date()
-    return moment.strftime("%H:%M:%S" if today else "%Y-%m-%d %H:%M")
-
-
-def feeds_tab(panel: WatchPanel, header: gr.HTML, header_html: Callable[[], str]) -> None:
-    """Sources with their state, and "New since you last looked" (per browser); both refresh
-    every few seconds, and so does the header's feed line."""
+def feeds_tab(panel: WatchPanel, header: gr.HTML, header_html: Callable[[], str],
+              last_look: gr.BrowserState, timer: gr.Timer) -> None:
+    """Sources with their state, and "New since you last looked" (per browser, the same last
+    look as the Library's); both refresh on `timer`, and so does the header's feed line."""
     import gradio as gr
 
-    last_look = gr.BrowserState(0.0, storage_key="newsrag-last-look")
     sources = gr.HTML(panel.render_sources, elem_id="nr-feeds")
     gr.Markdown("### New since you last looked")
     fresh = gr.HTML(elem_id="nr-feeds-new")
@@ -165,6 +161,6 @@ def feeds_tab(panel: WatchPanel, header: gr.HTML, header_html: Callable[[], str]
         now = time.time()
         return now, panel.render_new(now)
 
-    gr.Timer(REFRESH_S).tick(guarded(refresh), [last_look], [header, sources, fresh],
-                             api_visibility="private", show_progress="hidden")
+    timer.tick(guarded(refresh), [last_look], [header, sources, fresh],
+               api_visibility="private", show_progress="hidden")
     seen.click(guarded(mark), [last_look], [last_look, fresh], api_visibility="private")
