@@ -370,7 +370,7 @@ def test_library_sorts_filters_reads_and_deletes_in_bulk(services: Services,
 
 def test_regenerate_asks_the_last_question_again_and_stop_marks_the_turn(
         chat: ChatHandlers) -> None:
-    from ui.app import _regenerate, _stopped
+    from ui.chat_tab import _regenerate, _stopped
     from ui.render import ChatTurn
 
     form = ("extractive", 5, "", "", [], False, "")
@@ -393,8 +393,8 @@ def test_library_new_since_last_look_and_its_compact_source_list(services: Servi
     import time
 
     from ingest.watch_state import SourceState, WatchState
-    from ui.app import _library
     from ui.fresh import render_count
+    from ui.library_tab import library_table as _library
     from ui.watch_panel import WatchPanel
 
     catalog = services.index.catalog

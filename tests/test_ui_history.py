@@ -114,7 +114,7 @@ def test_inline_checks_and_examples() -> None:
 
 
 def test_generators_without_settings_say_so(make_settings) -> None:  # type: ignore[no-untyped-def]
-    from ui.app import generator_choices
+    from ui.chat_tab import generator_choices
 
     plain = dict(generator_choices(make_settings()))
     assert plain["extractive"] == "extractive"

@@ -55,3 +55,11 @@ def guarded_stream(handler: F) -> F:
             raise as_ui_error(exc) from None
 
     return run  # type: ignore[return-value]
+
+
+def inline_error(message: str) -> str:
+    """An error shown under the field it is about (empty when all is well)."""
+    if not message:
+        return ""
+    return f'<div class="nr-inline-error" role="alert">{escape(message)}</div>'
+
