@@ -16,39 +16,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from newsrag.cli.brief import brief_command
+from newsrag.cli.context import CliContext, pass_context
 from newsrag.cli.evals import eval_group
+from newsrag.cli.library import LIBRARY_COMMANDS
 from newsrag.cli.serve import keys_group, serve_command
 from newsrag.cli.watch import watch_command
 from newsrag.errors import NewsragError
-from newsrag.settings import Settings, load_settings
-from newsrag.terminal import counted, human_bytes, report_error, safe
-from rag.answer_layout import day
+from newsrag.settings import load_settings
+from newsrag.terminal import report_error, safe
 
 if TYPE_CHECKING:
     from rag.answering import AskOptions, Assistant
-    from rag.services import Services
 
-
-class _Context:
-    def __init__(self, config: str | None) -> None:
-        self.config = config
-        self._services: Services | None = None
-
-    @property
-    def settings(self) -> Settings:
-        return self.services.settings
-
-    @property
-    def services(self) -> Services:
-        if self._services is None:
-            settings = load_settings(self.config)
-            from rag.services import build_services  # after settings: it switches offline first
-
-            self._services = build_services(settings)
-        return self._services
-
-
-pass_context = click.make_pass_decorator(_Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,7 +37,7 @@ pass_context = click.make_pass_decorator(_Context)
 @click.pass_context
 def cli(ctx: click.Context, config: str | None) -> None:
     """Offline Q&A over news articles, with every answer sentence cited."""
-    ctx.obj = _Context(config)
+    ctx.obj = CliContext(config)
 
 
 @cli.command()
@@ -70,7 +49,7 @@ def cli(ctx: click.Context, config: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help="Print the outcome of every article, record and file as JSON.")
 @pass_context
-def ingest(app: _Context, inputs: tuple[str, ...], prune: bool, quiet: bool, verbose: bool,
+def ingest(app: CliContext, inputs: tuple[str, ...], prune: bool, quiet: bool, verbose: bool,
            as_json: bool) -> None:
     """Ingest files, directories (recursively) and http(s) URLs."""
     from ingest.pipeline import ingest as run_ingest
@@ -85,90 +64,6 @@ def ingest(app: _Context, inputs: tuple[str, ...], prune: bool, quiet: bool, ver
     if report.stored == 0:
         raise NewsragError("nothing could be ingested")
 
-
-@cli.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@pass_context
-def list_articles(app: _Context, as_json: bool) -> None:
-    """List the ingested articles, newest first."""
-    records = app.services.index.catalog.list_articles()
-    if as_json:
-        from ingest.stories import story_ids
-
-        story = story_ids(app.services.index.catalog, (r.article.id for r in records))
-        rows = [{"id": r.article.id, "title": r.article.title, "published": r.article.published,
-                 "source": r.article.source, "url": r.article.url, "chunks": r.n_chunks,
-                 "story_id": story[r.article.id]} for r in records]
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-        return
-    for r in records:
-        when = day(r.article.published)
-        click.echo(f"{safe(r.article.id)}  {when}  {safe(r.article.source) or '-'}  "
-                   f"{safe(r.article.title)}  ({counted(r.n_chunks, 'chunk')})")
-    click.echo(counted(len(records), "article"))
-
-
-@cli.command()
-@click.argument("article_id")
-@click.option("--sentences", is_flag=True, help="Number the sentences and show their spans.")
-@pass_context
-def show(app: _Context, article_id: str, sentences: bool) -> None:
-    """Show one article: metadata and text."""
-    from newsrag.errors import NotFoundError
-
-    record = app.services.index.catalog.get(article_id)
-    if record is None:
-        raise NotFoundError(f"no article with id {article_id!r} (see `newsrag list`)")
-    a = record.article
-    click.echo(f"{safe(a.title)}\n{a.published or 'undated'} · {safe(a.source) or '-'} · "
-               f"{safe(', '.join(a.authors)) or '-'}\n{safe(a.url) or '(no url)'}\n"
-               f"id {safe(a.id)} · "
-               f"{record.n_chunks} chunks · from {safe(a.location)}\n")
-    if sentences:
-        for s in record.sentences:
-            click.echo(f"[{s.index}] {s.start}-{s.end}  {safe(s.text)}")
-    else:
-        click.echo(safe(a.text))
-
-
-@cli.command()
-@click.argument("article_ids", nargs=-1, required=True)
-@pass_context
-def delete(app: _Context, article_ids: tuple[str, ...]) -> None:
-    """Delete articles (and their chunks) by id."""
-    from newsrag.errors import NotFoundError
-
-    index = app.services.index
-    with index.writing():
-        removed = index.remove(article_ids)
-    for article_id in removed:
-        click.echo(f"deleted {safe(article_id)}")
-    missing = sorted(set(article_ids) - set(removed))
-    if missing:
-        raise NotFoundError(f"no article with id {', '.join(map(repr, missing))}")
-
-
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@pass_context
-def stats(app: _Context, as_json: bool) -> None:
-    """Articles, chunks and disk use of the store."""
-    index = app.services.index
-    data_dir = index.data_dir
-    size = sum(p.stat().st_size for p in data_dir.rglob("*") if p.is_file()) if (
-        data_dir.exists()) else 0
-    embedding = app.settings.embedding
-    # The catalog records the vector space (the model); the backend is what computes it now.
-    info: dict[str, Any] = {**index.catalog.stats(), "data_dir": str(data_dir),
-                            "bytes_on_disk": size, "embedding_backend": embedding.backend,
-                            "vector_space": index.catalog.get_meta("embedder")}
-    if as_json:
-        click.echo(json.dumps(info, indent=2))
-        return
-    model = str(info["vector_space"] or "").rpartition(":")[2] or "none yet"
-    click.echo(f"articles: {info['articles']}\nchunks: {info['chunks']}\n"
-               f"data dir: {info['data_dir']}\ndisk use: {human_bytes(size)}\n"
-               f"embedder: {embedding.backend} ({model})")
 
 
 def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -199,7 +94,7 @@ def _filters(sources: tuple[str, ...], since: Any, until: Any) -> Any:
               help="Show each hit's dense, BM25 and article-BM25 ranks and fused score.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
-def search(app: _Context, query: str, k: int | None, sources: tuple[str, ...], since: Any,
+def search(app: CliContext, query: str, k: int | None, sources: tuple[str, ...], since: Any,
            until: Any, as_of: Any, explain: bool, as_json: bool) -> None:
     """Ranked chunks for a query, with their article and sentences."""
     from rag.search import SearchOptions, future_dated
@@ -246,7 +141,7 @@ def _answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
                              "module:factory (default: generation.generator).")(func)
 
 
-def _assistant(app: _Context, generator: str | None, mmr: bool | None, k: int | None,
+def _assistant(app: CliContext, generator: str | None, mmr: bool | None, k: int | None,
                sources: tuple[str, ...], since: Any, until: Any, as_of: Any
                ) -> tuple[Assistant, AskOptions]:
     """The Assistant and the per-question options given on the command line."""
@@ -269,7 +164,7 @@ def _assistant(app: _Context, generator: str | None, mmr: bool | None, k: int | 
 @click.option("--json", "as_json", is_flag=True,
               help="Print the whole Answer as JSON (short answer, citations, checks, sources).")
 @pass_context
-def ask(app: _Context, question: str, live: bool, show_checks: bool, as_json: bool,
+def ask(app: CliContext, question: str, live: bool, show_checks: bool, as_json: bool,
         **options: Any) -> None:
     """Answer a question from the ingested news: a short answer, then the exact source
     sentences it rests on."""
@@ -290,7 +185,7 @@ def ask(app: _Context, question: str, live: bool, show_checks: bool, as_json: bo
               help="Also print why each question was answered or declined and each answer "
                    "sentence's grounding.")
 @pass_context
-def chat(app: _Context, show_checks: bool, **options: Any) -> None:
+def chat(app: CliContext, show_checks: bool, **options: Any) -> None:
     """Chat in the terminal: follow-up questions, streamed cited answers (/help inside)."""
     from newsrag.cli.chat import ChatSession, run_chat
 
@@ -305,7 +200,7 @@ def chat(app: _Context, show_checks: bool, **options: Any) -> None:
 @click.option("--watch", "watch", is_flag=True, default=None,
               help="Also run the feed watcher ([watch] sources) in the UI process.")
 @pass_context
-def ui(app: _Context, host: str | None, port: int | None, watch: bool | None) -> None:
+def ui(app: CliContext, host: str | None, port: int | None, watch: bool | None) -> None:
     """Open the chat UI in the browser at http://127.0.0.1:7860."""
     from ui.server import auth_users, prepare_gradio, serve_ui
 
@@ -321,6 +216,8 @@ def ui(app: _Context, host: str | None, port: int | None, watch: bool | None) ->
     serve_ui(app.services)
 
 
+for command in LIBRARY_COMMANDS:
+    cli.add_command(command)
 cli.add_command(brief_command)
 cli.add_command(eval_group)
 cli.add_command(serve_command)
