@@ -131,7 +131,7 @@ def top_stories(services: Services, since: date | None, until: date | None, max_
     catalog = services.index.catalog
     members = members_between(catalog, _ordinal(since), _ordinal(until), undated)
     if not members:
-        return [], 0, f"no articles published {_window_phrase(since, until)}"
+        return [], 0, f"no articles published {window_phrase(since, until)}"
     records = {m.article_id: r for m in members if (r := catalog.get(m.article_id))}
     leads = {a: lead_text(r) for a, r in records.items()}
     days = (until - since).days + 1 if since and until else DEFAULT_DAYS
@@ -280,9 +280,11 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _window_phrase(since: date | None, until: date | None) -> str:
+def window_phrase(since: date | None, until: date | None,
+                  unbounded: str = "at all (is anything ingested?)") -> str:
+    """How a message names a date window: "between D1 and D2", "since D1", "up to D2"."""
     if since and until:
         return f"between {since} and {until}"
     if since:
         return f"since {since}"
-    return f"up to {until}" if until else "at all (is anything ingested?)"
+    return f"up to {until}" if until else unbounded

@@ -24,7 +24,16 @@ from ingest.catalog import ArticleRecord, Catalog
 from ingest.clean import date_ordinal
 from ingest.stories import members_between, story_ids
 from rag import brief_lines as lines
-from rag.brief import FACTS, BriefItem, CitedLine, cite, document_frequency, lead_text, with_update
+from rag.brief import (
+    FACTS,
+    BriefItem,
+    CitedLine,
+    cite,
+    document_frequency,
+    lead_text,
+    window_phrase,
+    with_update,
+)
 from rag.brief_rank import SAME_NEWS_COSINE
 from rag.search import SearchOptions, make_filters, search
 from rag.text import content_words
@@ -59,7 +68,8 @@ def timeline(services: Services, topic: str, since: date | None, until: date | N
     records = {a: r for a in best if (r := catalog.get(a)) and (r.article.published or undated)
                and on_topic(words, f"{r.article.title} {r.article.text}")}
     if not records:
-        return [], 0, f"no articles about {topic!r} {_window(since, until)}"
+        where = window_phrase(since, until, "in the library")
+        return [], 0, f"no articles about {topic!r} {where}"
     stories = _same_news(records, story_ids(catalog, records), catalog)
     groups = _groups(records, stories, best, max_items)
     frequency = document_frequency(lead_text(r) for r in records.values())
@@ -144,12 +154,3 @@ def _leads_on_topic(pool: Sequence[lines.Candidate], topic: set[str]) -> bool:
 
 def _share(topic: set[str], text: str) -> float:
     return len(topic & content_words(text)) / len(topic)
-
-
-def _window(since: date | None, until: date | None) -> str:
-    if since and until:
-        return f"between {since} and {until}"
-    if since:
-        return f"since {since}"
-    return f"up to {until}" if until else "in the library"
-
