@@ -1,17 +1,22 @@
-"""Benchmark search at 10k and 100k chunks: latency, store size, and the process's memory.
+"""Benchmark search at 10k to 1M chunks: latency, store size, and the process's memory.
 
 Run from the repo root, after bench/retrieval.py has built bench/results/rtqa-index:
-    .venv/bin/python -m bench.scale [--sizes 10000,100000]
+    .venv/bin/python -m bench.scale [--sizes 10000,100000] [--server]
+    .venv/bin/python -m bench.scale --sizes 1000000 --server      # about an hour here
 
 The stores grow with the dev corpus's real text: its articles, then copies of them under new
 ids (`<doc_id>~1`, `~2`, ...) until the store holds the wanted number of chunks. The copies go
 through the real ingest pipeline (parse, split, chunk, Chroma, catalog, BM25 and vector
 snapshot); only the embedding is replayed: each chunk gets the vector the real model computed
 for that exact text when rtqa-index was built (embedding 100k chunks afresh would take three
-hours on this CPU). Copies are exact duplicates, so the scores are latency and size figures,
-not retrieval quality. Latency: all 103 dev questions asked on their quiz date, after a warm
-pass over the same questions, dense search in memory and in Chroma. Peak RSS is the search
-process's. Writes bench/results/scale.json.
+hours on this CPU). Above 150k chunks (`--grow copies`) the corpus is prepared once and its
+copies written straight through `Index.write` (bench/scale_copies.py). Copies are exact
+duplicates, so the scores are latency and size figures, not retrieval quality. Latency: all 103
+dev questions asked on their quiz date, after a warm pass over the same questions, dense search
+in memory and in Chroma (embedded, and with `--server` in a `chroma run` server on 127.0.0.1
+over the same files). Peak RSS is the search process's (and the server's). The snapshot's load
+time is the first search's wait for the BM25 and vector snapshot, checksums included. Writes
+bench/results/scale.json.
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--source", type=Path, default=RESULTS / "rtqa-index")
     parser.add_argument("--backend", default="onnx", help="embedder for the questions")
+    parser.add_argument("--grow", choices=("auto", "pipeline", "copies"), default="auto",
+                        help="auto: the whole pipeline up to 150k chunks, copies above")
+    parser.add_argument("--server", action="store_true",
+                        help="also search with Chroma as a `chroma run` server")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="also time a full rebuild of the BM25 and vector snapshot")
     return parser.parse_args()
 
 
@@ -63,12 +74,12 @@ class ReplayEmbedder:
         return list(self.real.count_tokens(texts))
 
 
-def settings_for(data_dir: Path, backend: str) -> Any:
+def settings_for(data_dir: Path, backend: str, extra: dict[str, str] | None = None) -> Any:
     from newsrag.settings import load_settings
 
     return load_settings(config=REPO / "config.toml", env={
         **os.environ, "NEWSRAG_DATA_DIR": str(data_dir), "NEWSRAG_EMBEDDING__BACKEND": backend,
-        "NEWSRAG_EMBEDDING__CACHE_DIR": str(RESULTS / "perf" / "models")})
+        "NEWSRAG_EMBEDDING__CACHE_DIR": str(RESULTS / "perf" / "models"), **(extra or {})})
 
 
 def recorded_vectors(source: Path, backend: str) -> dict[str, list[float]]:
@@ -127,17 +138,26 @@ def chunk_count(data_dir: Path) -> int:
     return int(Catalog(path).stats()["chunks"]) if path.exists() else 0
 
 
-def search_latency(data_dir: Path, backend: str, questions: list[dict[str, Any]]
+def search_latency(data_dir: Path, backend: str, questions: list[dict[str, Any]],
+                   modes: Sequence[str] = ("memory", "store"), port: int = 0
                    ) -> dict[str, Any]:
+    """p50/p95 search latency per dense-search mode, the peak RSS after each, and the
+    snapshot's load time; `port`: Chroma is the `chroma run` server there."""
     from rag.search import SearchOptions, search
     from rag.services import build_services
 
-    services = build_services(settings_for(data_dir, backend))
-    row: dict[str, Any] = {}
-    for where in ("memory", "store"):  # memory first: "store" loads Chroma's whole index
+    server = {"NEWSRAG_STORE__MODE": "server", "NEWSRAG_STORE__PORT": str(port)} if port else {}
+    services = build_services(settings_for(data_dir, backend, server))
+    began = time.perf_counter()
+    services.index.lexical.current()
+    row: dict[str, Any] = {"snapshot_load_s": time.perf_counter() - began}
+    for where in modes:  # memory first: "store" loads Chroma's whole index
         retrieval = services.settings.retrieval.model_copy(update={"dense_search": where})
         tuned = type(services)(services.settings.model_copy(update={"retrieval": retrieval}),
                                services.index)
+        first, began = questions[0], time.perf_counter()
+        search(first["question"], tuned, SearchOptions(reference=question_date(first)))
+        row[f"{where}_first_s"] = time.perf_counter() - began
         for question in questions:  # a warm pass: page in the mapped vectors and caches
             search(question["question"], tuned, SearchOptions(reference=question_date(question)))
         seconds = []
@@ -148,6 +168,60 @@ def search_latency(data_dir: Path, backend: str, questions: list[dict[str, Any]]
         row[f"{where}_p50_ms"], row[f"{where}_p95_ms"] = percentiles(seconds)
         row[f"{where}_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return row
+
+
+def measure(folder: Path, backend: str, modes: Sequence[str], port: int = 0) -> dict[str, Any]:
+    """search_latency in a fresh process (this one may hold every recorded vector)."""
+    script = ("import json,sys; from pathlib import Path; from bench.scale import *; "
+              f"print(json.dumps(search_latency(Path({str(folder)!r}), {backend!r}, "
+              f"load_jsonl(DATA / 'questions_with_gold_doc.jsonl'), {tuple(modes)!r}, {port})))")
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def measure_server(folder: Path, backend: str) -> dict[str, Any]:
+    """Dense search in a `chroma run` server on 127.0.0.1 over the store's own files; the
+    server's peak RSS from /proc."""
+    from bench.common import end_process, free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CHROMA_")}
+    with (folder.parent / f"{folder.name}-chroma.log").open("w") as log:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "chroma"), "run", "--host", "127.0.0.1",
+             "--port", str(port), "--path", str(folder / "chroma")],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env={**env, "ANONYMIZED_TELEMETRY": "False"})
+    try:
+        _wait_for_heartbeat(port, server)
+        row = measure(folder, backend, ("store",), port)
+        row = {f"server_{k.removeprefix('store_')}": v for k, v in row.items()
+               if k.startswith("store_")}
+        row["server_process_peak_rss_mb"] = _peak_rss_mb(server.pid)
+        return row
+    finally:
+        end_process(server)
+
+
+def _wait_for_heartbeat(port: int, server: subprocess.Popen[bytes]) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"chroma run did not answer on 127.0.0.1:{port}")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def disk_mb(folder: Path) -> dict[str, float]:
@@ -170,25 +244,55 @@ def main() -> None:
             print("reading the recorded vectors ...", file=sys.stderr)
             replay = recorded_vectors(args.source, args.backend)
         print(f"growing {folder} to {size} chunks ...", file=sys.stderr)
-        row: dict[str, Any] = {"target": size, **grow(folder, size, args.backend, replay)}
-        # Measured in a fresh process: this one holds every recorded vector.
-        script = ("import json,sys; from pathlib import Path; from bench.scale import *; "
-                  f"print(json.dumps(search_latency(Path({str(folder)!r}), {args.backend!r}, "
-                  "load_jsonl(DATA / 'questions_with_gold_doc.jsonl'))))")
-        out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
-                             text=True, check=True).stdout
-        row.update(json.loads(out.strip().splitlines()[-1]), **disk_mb(folder))
+        row: dict[str, Any] = {"target": size, **grow_store(folder, size, args, replay)}
+        row.update(measure(folder, args.backend, ("memory", "store")), **disk_mb(folder))
+        if args.server:
+            print("searching through `chroma run` ...", file=sys.stderr)
+            row.update(measure_server(folder, args.backend))
+        if args.rebuild:
+            print("rebuilding the snapshot ...", file=sys.stderr)
+            row["rebuild_s"] = rebuild(folder, args.backend, replay)
         rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
+    print_table(rows)
+    (RESULTS / "scale.json").write_text(json.dumps(rows, indent=1))
+
+
+def grow_store(folder: Path, size: int, args: argparse.Namespace,
+               replay: dict[str, list[float]]) -> dict[str, Any]:
+    if args.grow == "copies" or (args.grow == "auto" and size > 150_000):
+        from bench.scale_copies import grow_by_copies
+        from ingest.embed import make_embedder
+
+        settings = settings_for(folder, args.backend)
+        embedder = ReplayEmbedder(make_embedder(settings.embedding), replay)
+        return grow_by_copies(folder, size, settings, embedder)
+    return grow(folder, size, args.backend, replay)
+
+
+def rebuild(folder: Path, backend: str, replay: dict[str, list[float]]) -> float:
+    from bench.scale_copies import rebuild_seconds
+    from ingest.embed import make_embedder
+
+    settings = settings_for(folder, backend)
+    return rebuild_seconds(settings, ReplayEmbedder(make_embedder(settings.embedding), replay))
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
     print("\n| chunks | articles | search p50 / p95 ms, dense in memory | peak RSS MB "
-          "| dense in Chroma | peak RSS MB | Chroma MB | catalog MB | BM25 + vectors MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| dense in Chroma | peak RSS MB | dense in `chroma run` | server RSS MB "
+          "| snapshot load s | Chroma MB | catalog MB | BM25 + vectors MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
+        server = (f"{r['server_p50_ms']:.0f} / {r['server_p95_ms']:.0f}"
+                  if "server_p50_ms" in r else "")
         print(f"| {r['chunks']} | {r['articles']} | {r['memory_p50_ms']:.0f} / "
               f"{r['memory_p95_ms']:.0f} | {r['memory_peak_rss_mb']:.0f} "
               f"| {r['store_p50_ms']:.0f} / {r['store_p95_ms']:.0f} "
-              f"| {r['store_peak_rss_mb']:.0f} | {r['store_mb']:.0f} | {r['catalog_mb']:.0f} "
+              f"| {r['store_peak_rss_mb']:.0f} | {server} "
+              f"| {r.get('server_process_peak_rss_mb', float('nan')):.0f} "
+              f"| {r['snapshot_load_s']:.1f} | {r['store_mb']:.0f} | {r['catalog_mb']:.0f} "
               f"| {r['snapshot_mb']:.0f} |")
-    (RESULTS / "scale.json").write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":
