@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -166,7 +165,8 @@ def search_latency(data_dir: Path, backend: str, questions: list[dict[str, Any]]
             search(question["question"], tuned, SearchOptions(reference=question_date(question)))
             seconds.append(time.perf_counter() - began)
         row[f"{where}_p50_ms"], row[f"{where}_p95_ms"] = percentiles(seconds)
-        row[f"{where}_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # VmHWM, not ru_maxrss: Linux carries the parent's peak into a child across exec.
+        row[f"{where}_peak_rss_mb"] = _peak_rss_mb(os.getpid())
     return row
 
 
