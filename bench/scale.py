@@ -37,6 +37,7 @@ DATA = REPO.parent / "shared" / "data" / "realtimeqa-dev"
 RESULTS = REPO / "bench" / "results"
 
 from bench.answer import load_jsonl  # noqa: E402
+from bench.common import chroma_server, peak_rss_mb  # noqa: E402
 from bench.perf import percentiles, question_date  # noqa: E402
 
 
@@ -51,6 +52,8 @@ def parse_args() -> argparse.Namespace:
                         help="also search with Chroma as a `chroma run` server")
     parser.add_argument("--rebuild", action="store_true",
                         help="also time a full rebuild of the BM25 and vector snapshot")
+    parser.add_argument("--merge", action="store_true",
+                        help="also time a small delta and folding it into the main snapshot")
     return parser.parse_args()
 
 
@@ -165,8 +168,7 @@ def search_latency(data_dir: Path, backend: str, questions: list[dict[str, Any]]
             search(question["question"], tuned, SearchOptions(reference=question_date(question)))
             seconds.append(time.perf_counter() - began)
         row[f"{where}_p50_ms"], row[f"{where}_p95_ms"] = percentiles(seconds)
-        # VmHWM, not ru_maxrss: Linux carries the parent's peak into a child across exec.
-        row[f"{where}_peak_rss_mb"] = _peak_rss_mb(os.getpid())
+        row[f"{where}_peak_rss_mb"] = peak_rss_mb(os.getpid())
     return row
 
 
@@ -182,46 +184,14 @@ def measure(folder: Path, backend: str, modes: Sequence[str], port: int = 0) -> 
 
 def measure_server(folder: Path, backend: str) -> dict[str, Any]:
     """Dense search in a `chroma run` server on 127.0.0.1 over the store's own files; the
-    server's peak RSS from /proc."""
-    from bench.common import end_process, free_port
-
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CHROMA_")}
-    with (folder.parent / f"{folder.name}-chroma.log").open("w") as log:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "chroma"), "run", "--host", "127.0.0.1",
-             "--port", str(port), "--path", str(folder / "chroma")],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env={**env, "ANONYMIZED_TELEMETRY": "False"})
-    try:
-        _wait_for_heartbeat(port, server)
+    server's peak RSS."""
+    with chroma_server(folder / "chroma", folder.parent / f"{folder.name}-chroma.log"
+                       ) as (port, pid):
         row = measure(folder, backend, ("store",), port)
         row = {f"server_{k.removeprefix('store_')}": v for k, v in row.items()
                if k.startswith("store_")}
-        row["server_process_peak_rss_mb"] = _peak_rss_mb(server.pid)
+        row["server_process_peak_rss_mb"] = peak_rss_mb(pid)
         return row
-    finally:
-        end_process(server)
-
-
-def _wait_for_heartbeat(port: int, server: subprocess.Popen[bytes]) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"chroma run did not answer on 127.0.0.1:{port}")
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def disk_mb(folder: Path) -> dict[str, float]:
@@ -249,9 +219,8 @@ def main() -> None:
         if args.server:
             print("searching through `chroma run` ...", file=sys.stderr)
             row.update(measure_server(folder, args.backend))
-        if args.rebuild:
-            print("rebuilding the snapshot ...", file=sys.stderr)
-            row["rebuild_s"] = rebuild(folder, args.backend, replay)
+        if args.rebuild or args.merge:
+            row.update(rewrites(folder, args, replay))
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     print_table(rows)
@@ -270,12 +239,20 @@ def grow_store(folder: Path, size: int, args: argparse.Namespace,
     return grow(folder, size, args.backend, replay)
 
 
-def rebuild(folder: Path, backend: str, replay: dict[str, list[float]]) -> float:
-    from bench.scale_copies import rebuild_seconds
+def rewrites(folder: Path, args: argparse.Namespace, replay: dict[str, list[float]]
+             ) -> dict[str, float]:
+    """The snapshot's rewrite costs: a full rebuild, and a small delta then a merge."""
+    from bench.scale_copies import delta_and_merge_seconds, rebuild_seconds
     from ingest.embed import make_embedder
 
-    settings = settings_for(folder, backend)
-    return rebuild_seconds(settings, ReplayEmbedder(make_embedder(settings.embedding), replay))
+    settings = settings_for(folder, args.backend)
+    if not replay:
+        replay = recorded_vectors(args.source, args.backend)
+    embedder = ReplayEmbedder(make_embedder(settings.embedding), replay)
+    row = {"rebuild_s": rebuild_seconds(settings, embedder)} if args.rebuild else {}
+    if args.merge:
+        row.update(delta_and_merge_seconds(folder, settings, embedder))
+    return row
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:

@@ -112,3 +112,18 @@ def rebuild_seconds(settings: Any, embedder: Any) -> float:
     with index.writing(verify=False):
         pass  # leaving the session finds the snapshot missing and builds it whole
     return time.perf_counter() - began
+
+
+def delta_and_merge_seconds(data_dir: Path, settings: Any, embedder: Any) -> dict[str, float]:
+    """What a live store pays as feeds add to it: a write session of a few articles (~200
+    chunks; its end publishes a small delta segment), then folding the deltas into a new
+    main snapshot (`LexicalIndex.merge`, which ingest does once deltas pass 5 % of the main)."""
+    from ingest.index import open_index
+
+    have = open_index(settings, embedder=embedder).catalog.stats()["chunks"]
+    small = grow_by_copies(data_dir, have + 200, settings, embedder)
+    index = open_index(settings, embedder=embedder)
+    began = time.perf_counter()
+    merged = index.lexical.merge()
+    return {"delta_write_s": small["build_s"], "delta_publish_s": small["snapshot_s"],
+            "merge_s": time.perf_counter() - began if merged else float("nan")}
