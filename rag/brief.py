@@ -37,6 +37,9 @@ DEFAULT_DAYS = 7  # a briefing without dates covers the week up to the reference
 FACTS = 2  # key facts per item beside its headline line
 FACT_COSINE = 0.8  # related articles this close to a story lend it facts
 FACT_SOURCES = 12  # articles a story's key facts are looked for in (its own come first)
+LEAD_MARGIN = 0.5  # a later article's lead must score this much more to be the headline
+NOVELTY = 0.8  # weight of the names and figures a fact adds to the item's earlier lines
+OTHER_REPORTS = 1.0  # a fact from an article the item already cites scores this much less
 MENTION_CHARS = 5000  # names are counted in each article's opening, where news names them
 
 
@@ -144,7 +147,10 @@ def top_stories(services: Services, since: date | None, until: date | None, max_
             mentions[name] = mentions.get(name, 0) + 1
     demoted = frozenset(s for s, ms in stories.items() if all(
         lines.is_commentary(records[m.article_id].article.title) for m in ms))
-    ranked = rank_stories(stories, names, mentions, _ordinal(until), days, demoted)
+    dated = frozenset(s for s, ms in stories.items() if any(lines.dated_lead(
+        records[m.article_id].article.text, records[m.article_id].sentences) for m in ms))
+    ranked = rank_stories(stories, names, mentions, _ordinal(until), days, demoted,
+                          dated=dated)
     groups = pick_groups(np.stack([r.centroid for r in ranked]),
                          np.array([r.score for r in ranked]), max_items)
     frequency = document_frequency(leads.values())
@@ -163,21 +169,15 @@ def top_stories(services: Services, since: date | None, until: date | None, max_
 def story_item(story: RankedStory, same_news: Sequence[str], records: dict[str, ArticleRecord],
                leads: dict[str, str], frequency: dict[str, int], said: Sequence[CitedLine]
                ) -> BriefItem | None:
-    """The story's headline line (lead of its earliest article with one) and key facts from
-    its articles and those about the same news."""
+    """The story's headline line (the best lead of its and its same-news articles) and key
+    facts from its articles and those about the same news."""
     close = [a for a, cosine in story.related if a in records and cosine >= FACT_COSINE]
     sources = list(dict.fromkeys([m.article_id for m in story.members] + list(same_news)
                                  + close))[:FACT_SOURCES]
     weights = lines.keyword_weights([leads[a] for a in sources], frequency, len(leads))
-    headline = None
-    for member in story.members:
-        record = records[member.article_id]
-        found = [c for c in lines.candidates(member.article_id, record.article.text,
-                                             record.sentences, weights, lead_only=True)
-                 if not lines.is_repeat(c.text, [line.text for line in said])]
-        if found:
-            headline = max(found, key=lambda c: c.score)
-            break
+    heard = [line.text for line in said]
+    headline = best_lead([m.article_id for m in story.members] + list(same_news), records,
+                         weights, heard)
     if headline is None:
         return None
     facts = pick_facts(cite(headline, records), sources, records, weights, said)
@@ -188,6 +188,25 @@ def story_item(story: RankedStory, same_news: Sequence[str], records: dict[str, 
                      cite(headline, records), tuple(facts), related, round(story.score, 4))
 
 
+def best_lead(articles: Sequence[str], records: dict[str, ArticleRecord],
+              weights: dict[str, float], heard: Sequence[str]) -> lines.Candidate | None:
+    """The lead sentence that best tells the news, from the story's articles and those
+    about the same news (earliest first); an earlier article's lead is kept unless a later
+    one's is clearly better (by LEAD_MARGIN): the first report is cited."""
+    best: lines.Candidate | None = None
+    ordered = sorted(dict.fromkeys(articles), key=lambda a: records[a].article.published or "")
+    for article in ordered:
+        record = records[article]
+        found = [c for c in lines.candidates(article, record.article.text, record.sentences,
+                                             weights, lead_only=True,
+                                             title=record.article.title)
+                 if not lines.is_repeat(c.text, heard)]
+        top = max(found, key=lambda c: c.score, default=None)
+        if top and (best is None or top.score > best.score + LEAD_MARGIN):
+            best = top
+    return best
+
+
 def pick_facts(headline: CitedLine, sources: Sequence[str], records: dict[str, ArticleRecord],
                weights: dict[str, float], said: Sequence[CitedLine] = ()) -> list[CitedLine]:
     """Up to FACTS further sentences, none repeating a line already chosen; one that gives a
@@ -196,12 +215,20 @@ def pick_facts(headline: CitedLine, sources: Sequence[str], records: dict[str, A
         a, records[a].article.text, records[a].sentences, weights)]
     chosen: list[CitedLine] = []
     earlier = [*said, headline]
-    for candidate in sorted(pool, key=lambda c: -c.score):
-        if len(chosen) >= FACTS:
-            break
+    while len(chosen) < FACTS:
+        known = " ".join(line.text for line in [headline, *chosen])
+        cited = {line.article_id for line in [headline, *chosen]}
+        # Names and figures the item already gave add nothing: score what is new; and
+        # prefer other reports of the news to more of an article already cited.
+        ranked = sorted(pool, key=lambda c: -(c.score + NOVELTY * (
+            lines.density(c.text, known) - lines.density(c.text))
+            - OTHER_REPORTS * (c.article_id in cited)))
         texts = [line.text for line in earlier]
-        if candidate.text in texts or lines.is_repeat(candidate.text, texts):
-            continue
+        candidate = next((c for c in ranked if c.text not in texts
+                          and not lines.is_repeat(c.text, texts)), None)
+        if candidate is None:
+            break
+        pool.remove(candidate)
         line = with_update(cite(candidate, records), [headline, *chosen])
         chosen.append(line)
         earlier.append(line)
