@@ -12,7 +12,8 @@ capped at 15 items (`--weeks 1-6`: only the first six of the 11 weeks, in date o
 quiz recall = the share of that week's questions (those with a gold
 article in the corpus) whose reference answer appears in a brief line (eval.metrics'
 `contains_reference`), and the share whose gold article a line cites. Ablations rank stories
-by articles and outlets alone, and without diversity. Lines: the share the judge supports;
+by articles and outlets (and dated leads) alone, and without diversity. Lines: the share the
+judge supports, and that are verbatim their cited span;
 `--sample` lines are written to bench/results/brief-lines.jsonl for a hand check. Timelines
 for `--timelines` quiz questions (topic: the question's longest name): whether the answer
 appears, whether entries are in date order, and whether a line repeats an earlier one.
@@ -219,7 +220,7 @@ def main() -> None:
     full = weekly(services, args.max_items, weeks=args.weeks)
     print(f"(first weekly brief incl. model loading; all weeks in "
           f"{time.perf_counter() - started:.1f} s)")
-    ablations = {"articles + outlets only": weekly(services, args.max_items, {
+    ablations = {"articles + outlets (+ dated leads) only": weekly(services, args.max_items, {
         "related": 0.0, "entities": 0.0, "recency": 0.0}, weeks=args.weeks),
         "no diversity (score order)": weekly(services, args.max_items, diversity=1.0,
                                              weeks=args.weeks)}

@@ -3,8 +3,10 @@ develop" (a dated timeline of a topic), every line a quoted sentence with its ex
 checked by the same support judge as answers.
 
 Without a topic, the window's stories (ingest/stories.py) are ranked by coverage, entity
-centrality and recency and picked for diversity (rag/brief_rank.py); each item quotes the lead
-of the story's earliest article and up to two key facts (rag/brief_lines.py). With a topic the
+centrality, recency and whether their lead dates the news, and picked for diversity
+(rag/brief_rank.py); each item quotes the best lead of the story's (and its same-news)
+articles, the earliest unless a later one is clearly better, and up to two key facts that add
+names and figures the item has not given (rag/brief_lines.py). With a topic the
 articles about it become a timeline (rag/timeline.py): one entry per story and day, saying
 only what was new that day; a figure that changed is flagged with the earlier report.
 
@@ -37,7 +39,6 @@ DEFAULT_DAYS = 7  # a briefing without dates covers the week up to the reference
 FACTS = 2  # key facts per item beside its headline line
 FACT_COSINE = 0.8  # related articles this close to a story lend it facts
 FACT_SOURCES = 12  # articles a story's key facts are looked for in (its own come first)
-LEAD_MARGIN = 0.5  # a later article's lead must score this much more to be the headline
 NOVELTY = 0.8  # weight of the names and figures a fact adds to the item's earlier lines
 OTHER_REPORTS = 1.0  # a fact from an article the item already cites scores this much less
 MENTION_CHARS = 5000  # names are counted in each article's opening, where news names them
@@ -176,7 +177,7 @@ def story_item(story: RankedStory, same_news: Sequence[str], records: dict[str, 
                                  + close))[:FACT_SOURCES]
     weights = lines.keyword_weights([leads[a] for a in sources], frequency, len(leads))
     heard = [line.text for line in said]
-    headline = best_lead([m.article_id for m in story.members] + list(same_news), records,
+    headline = lines.best_lead([m.article_id for m in story.members] + list(same_news), records,
                          weights, heard)
     if headline is None:
         return None
@@ -186,25 +187,6 @@ def story_item(story: RankedStory, same_news: Sequence[str], records: dict[str, 
     return BriefItem(story.story_id, first[:10] if first else None,
                      len({m.source for m in story.members}), len(story.members),
                      cite(headline, records), tuple(facts), related, round(story.score, 4))
-
-
-def best_lead(articles: Sequence[str], records: dict[str, ArticleRecord],
-              weights: dict[str, float], heard: Sequence[str]) -> lines.Candidate | None:
-    """The lead sentence that best tells the news, from the story's articles and those
-    about the same news (earliest first); an earlier article's lead is kept unless a later
-    one's is clearly better (by LEAD_MARGIN): the first report is cited."""
-    best: lines.Candidate | None = None
-    ordered = sorted(dict.fromkeys(articles), key=lambda a: records[a].article.published or "")
-    for article in ordered:
-        record = records[article]
-        found = [c for c in lines.candidates(article, record.article.text, record.sentences,
-                                             weights, lead_only=True,
-                                             title=record.article.title)
-                 if not lines.is_repeat(c.text, heard)]
-        top = max(found, key=lambda c: c.score, default=None)
-        if top and (best is None or top.score > best.score + LEAD_MARGIN):
-            best = top
-    return best
 
 
 def pick_facts(headline: CitedLine, sources: Sequence[str], records: dict[str, ArticleRecord],
@@ -217,12 +199,12 @@ def pick_facts(headline: CitedLine, sources: Sequence[str], records: dict[str, A
     earlier = [*said, headline]
     while len(chosen) < FACTS:
         known = " ".join(line.text for line in [headline, *chosen])
-        cited = {line.article_id for line in [headline, *chosen]}
+        cited = [records[a].article.text for a in {ln.article_id for ln in [headline, *chosen]}]
         # Names and figures the item already gave add nothing: score what is new; and
-        # prefer other reports of the news to more of an article already cited.
+        # prefer other reports of the news to more of an article already cited (or a copy).
         ranked = sorted(pool, key=lambda c: -(c.score + NOVELTY * (
             lines.density(c.text, known) - lines.density(c.text))
-            - OTHER_REPORTS * (c.article_id in cited)))
+            - OTHER_REPORTS * any(c.text in text for text in cited)))
         texts = [line.text for line in earlier]
         candidate = next((c for c in ranked if c.text not in texts
                           and not lines.is_repeat(c.text, texts)), None)

@@ -1,10 +1,11 @@
 """Which sentences a briefing quotes: a story's lead sentence and its key facts, each an exact
 span of its article, with repeats skipped and changed figures recognised.
 
-News puts the key fact first (the inverted pyramid), so the lead of a story's earliest full
-article is its headline line; facts are the sentences densest in names and numbers that share
-most words with the story's own vocabulary. A dateline glued to the lead by the segmenter
-("New York CNN —", "LONDON (Reuters) -") is cut off the span.
+News puts the key fact first (the inverted pyramid), so a lead sentence that says what its
+article's title says, and when, is a story's headline line; facts are the sentences densest in
+names and numbers (new to the item) that share most words with the story's own vocabulary.
+A dateline glued to the lead by the segmenter ("New York CNN —", "LONDON (Reuters) -") is cut
+off the span.
 
     >>> lead_span("LONDON (Reuters) - The Bank of England raised rates.", 0)
     (19, 52)
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ingest.catalog import ArticleRecord
 from ingest.models import Sentence
 from rag.names import capitalised
 from rag.numbers import numbers_in
@@ -75,6 +77,7 @@ LEAD_SENTENCES = 4  # the lead is looked for among an article's first sentences
 # and years may be background ("Webb was NASA's second administrator, 1961 to 1968").
 TITLE_WEIGHT = 1.5  # times the share of the title's content words the lead has
 WHEN_WEIGHT = 0.3
+LEAD_MARGIN = 0.5  # a later article's lead must score this much more to be the headline
 REPEAT_OVERLAP = 0.5  # content-word Jaccard at and above which two lines state the same fact
 SAME_FACT_OVERLAP = 0.35  # two lines this alike with different figures report a change
 
@@ -200,6 +203,25 @@ def candidates(article_id: str, text: str, sentences: Iterable[Sentence],
                  + (newsiness(quote, title) if lead_only else 0.0))
         found.append(Candidate(article_id, start, end, quote, score))
     return found
+
+
+def best_lead(articles: Sequence[str], records: dict[str, ArticleRecord],
+              weights: dict[str, float], heard: Sequence[str]) -> Candidate | None:
+    """The lead sentence that best tells the news, from the story's articles and those
+    about the same news (earliest first); an earlier article's lead is kept unless a later
+    one's is clearly better (by LEAD_MARGIN): the first report is cited."""
+    best: Candidate | None = None
+    ordered = sorted(dict.fromkeys(articles), key=lambda a: records[a].article.published or "")
+    for article in ordered:
+        record = records[article]
+        found = [c for c in candidates(article, record.article.text, record.sentences,
+                                             weights, lead_only=True,
+                                             title=record.article.title)
+                 if not is_repeat(c.text, heard)]
+        top = max(found, key=lambda c: c.score, default=None)
+        if top and (best is None or top.score > best.score + LEAD_MARGIN):
+            best = top
+    return best
 
 
 def overlap(a: str, b: str) -> float:

@@ -7,7 +7,9 @@ many *other* articles write about. So coverage counts the story's articles and o
 the window's other articles close to its centroid (cosine >= `RELATED_COSINE`, weighted by
 how close), entity centrality is how many of the window's articles mention the names of its
 lead (the week's recurring actors), and recency decays with a half-life of half the window.
-Commentary and round-ups ("Opinion:", "5 things to know") are demoted: they are not reports.
+Commentary and round-ups ("Opinion:", "5 things to know") are demoted: they are not reports;
+stories whose lead says when their news happened ("on Tuesday") are promoted: reports of an
+event, where features and analyses seldom date theirs.
 
     >>> import numpy as np
     >>> picked = select_diverse(np.eye(3, dtype=np.float32), np.array([3.0, 2.0, 1.0]), 2)

@@ -113,6 +113,9 @@ def test_one_item_per_story_outlets_counted_earliest_cited(library: Any) -> None
     assert flood.headline.article_id == "flood-herald" and flood.date == "2024-03-04"
     assert rates.headline.article_id == "rates-times" and rates.date == "2024-03-05"
     assert rates.headline.text.startswith("The Central Bank of Varesia raised")
+    # Facts prefer other reports to more of a cited article, but a copy is no other report:
+    # its sentences are cited from the earliest article that has them.
+    assert rates.facts and {fact.article_id for fact in rates.facts} == {"rates-times"}
     # Carried by three outlets, the rates story ranks above the single-outlet probe.
     order = [item.story_id for item in briefing.items]
     assert order.index("rates-times") < order.index("probe-desk")
