@@ -1,6 +1,6 @@
 """Benchmark briefings (rag/brief.py) on the RealTime QA dev corpus.
 
-    .venv/bin/python -m bench.brief [--full] [--timelines 10] [--sample 30]
+    .venv/bin/python -m bench.brief [--full] [--weeks 1-6] [--timelines 10] [--sample 30]
 
 Store: bench/results/brief-rtqa-index, built on first use from the dev corpus's articles
 published in some quiz week's window (the 8 days up to a quiz date: 699 of 2,030 articles,
@@ -8,10 +8,12 @@ about 6 minutes here); `--full` adds the other 1,331 (about 12 more minutes) so 
 is at 2k articles and timelines search the whole corpus.
 
 Measured, for each of the 11 weeks: a brief of the 8 days up to the quiz date without a topic,
-capped at 15 items; quiz recall = the share of that week's questions (those with a gold
+capped at 15 items (`--weeks 1-6`: only the first six of the 11 weeks, in date order);
+quiz recall = the share of that week's questions (those with a gold
 article in the corpus) whose reference answer appears in a brief line (eval.metrics'
 `contains_reference`), and the share whose gold article a line cites. Ablations rank stories
-by articles and outlets alone, and without diversity. Lines: the share the judge supports;
+by articles and outlets (and dated leads) alone, and without diversity. Lines: the share the
+judge supports, and that are verbatim their cited span;
 `--sample` lines are written to bench/results/brief-lines.jsonl for a hand check. Timelines
 for `--timelines` quiz questions (topic: the question's longest name): whether the answer
 appears, whether entries are in date order, and whether a line repeats an earlier one.
@@ -82,9 +84,23 @@ def brief_lines(briefing: Any) -> list[Any]:
     return [line for item in briefing.items for line in (item.headline, *item.facts)]
 
 
+def week_numbers(text: str) -> set[int]:
+    """"1-6" -> {1, ..., 6}; "1,3,7-9" -> {1, 3, 7, 8, 9} (weeks numbered from 1 in date order).
+
+    >>> sorted(week_numbers("1,3,7-9"))
+    [1, 3, 7, 8, 9]
+    """
+    numbers: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        numbers.update(range(int(first), int(last or first) + 1))
+    return numbers
+
+
 def weekly(services: Any, max_items: int, weights: dict[str, float] | None = None,
-           diversity: float | None = None) -> dict[str, Any]:
-    """Quiz recall of one brief per week (weights/diversity: an ablation)."""
+           diversity: float | None = None, weeks: set[int] | None = None) -> dict[str, Any]:
+    """Quiz recall of one brief per week (weights/diversity: an ablation; weeks: which
+    weeks, numbered from 1 in date order, all if None)."""
     from eval.metrics import contains_reference
     from rag import brief_rank
     from rag.brief import brief
@@ -93,10 +109,13 @@ def weekly(services: Any, max_items: int, weights: dict[str, float] | None = Non
     brief_rank.WEIGHTS.update(weights or {})
     brief_rank.DIVERSITY = diversity if diversity is not None else brief_rank.DIVERSITY
     questions = load_jsonl(RTQA / "questions_with_gold_doc.jsonl")
+    chosen = [w for n, w in enumerate(sorted({q["week"] for q in questions}), 1)
+              if weeks is None or n in weeks]
+    questions = [q for q in questions if q["week"] in chosen]
     found = cited = 0
-    lines, seconds, weeks = [], [], []
+    lines, seconds, rows = [], [], []
     try:
-        for week in sorted({q["week"] for q in questions}):
+        for week in chosen:
             asked = [q for q in questions if q["week"] == week]
             end = max(quiz_day(q) for q in asked)
             started = time.perf_counter()
@@ -109,14 +128,14 @@ def weekly(services: Any, max_items: int, weights: dict[str, float] | None = Non
             cites = sum(bool(set(q["gold_doc_ids"]) & {ln.article_id for ln in week_lines})
                         for q in asked)
             found, cited = found + hits, cited + cites
-            weeks.append((week, len(asked), hits, len(briefing.items), briefing.articles))
+            rows.append((week, len(asked), hits, len(briefing.items), briefing.articles))
             lines.extend(week_lines)
     finally:
         brief_rank.WEIGHTS.clear()
         brief_rank.WEIGHTS.update(saved[0])
         brief_rank.DIVERSITY = saved[1]
-    total = len(questions)
-    return {"recall": found / total, "gold_cited": cited / total, "weeks": weeks,
+    total = max(len(questions), 1)
+    return {"recall": found / total, "gold_cited": cited / total, "weeks": rows,
             "lines": lines, "seconds": statistics.median(seconds)}
 
 
@@ -126,6 +145,14 @@ def judged(services: Any, lines: list[Any]) -> float:
 
     judge = shared_judge(services)
     return sum(judge.supported(line.support) for line in lines) / max(len(lines), 1)
+
+
+def verbatim(services: Any, lines: list[Any]) -> int:
+    """How many lines are exactly their cited span of their article's stored text."""
+    catalog = services.index.catalog
+    return sum(bool((record := catalog.get(line.article_id))
+                    and record.article.text[line.char_start:line.char_end] == line.text)
+               for line in lines)
 
 
 def main_entity(question: str) -> str:
@@ -185,15 +212,18 @@ def main() -> None:
     parser.add_argument("--timelines", type=int, default=10)
     parser.add_argument("--sample", type=int, default=30)
     parser.add_argument("--max-items", type=int, default=15)
+    parser.add_argument("--weeks", type=week_numbers, default=None,
+                        help="Which weeks, numbered from 1 in date order: 1-6, 7-11, 1,3.")
     args = parser.parse_args()
     services = open_store(args.full)
     started = time.perf_counter()
-    full = weekly(services, args.max_items)
+    full = weekly(services, args.max_items, weeks=args.weeks)
     print(f"(first weekly brief incl. model loading; all weeks in "
           f"{time.perf_counter() - started:.1f} s)")
-    ablations = {"articles + outlets only": weekly(services, args.max_items, {
-        "related": 0.0, "entities": 0.0, "recency": 0.0}),
-        "no diversity (score order)": weekly(services, args.max_items, diversity=1.0)}
+    ablations = {"articles + outlets (+ dated leads) only": weekly(services, args.max_items, {
+        "related": 0.0, "entities": 0.0, "recency": 0.0}, weeks=args.weeks),
+        "no diversity (score order)": weekly(services, args.max_items, diversity=1.0,
+                                             weeks=args.weeks)}
     print("\n| ranking | quiz recall | gold article cited | lines |")
     print("|---|---|---|---|")
     for name, run in {"coverage + entities + recency, MMR": full, **ablations}.items():
@@ -206,7 +236,8 @@ def main() -> None:
     for week, asked, hits, items, articles in full["weeks"]:
         print(f"| {week} | {asked} | {hits} | {items} | {articles} |")
     print(f"\njudge supports {judged(services, full['lines']):.3f} of "
-          f"{len(full['lines'])} lines (verbatim spans: all)")
+          f"{len(full['lines'])} lines; {verbatim(services, full['lines'])} of them are "
+          "verbatim their cited span")
     sample = random.Random(24).sample(full["lines"], min(args.sample, len(full["lines"])))
     out = RESULTS / "brief-lines.jsonl"
     out.write_text("".join(json.dumps({"text": ln.text, "article": ln.article_id,

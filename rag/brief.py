@@ -3,8 +3,10 @@ develop" (a dated timeline of a topic), every line a quoted sentence with its ex
 checked by the same support judge as answers.
 
 Without a topic, the window's stories (ingest/stories.py) are ranked by coverage, entity
-centrality and recency and picked for diversity (rag/brief_rank.py); each item quotes the lead
-of the story's earliest article and up to two key facts (rag/brief_lines.py). With a topic the
+centrality, recency and whether their lead dates the news, and picked for diversity
+(rag/brief_rank.py); each item quotes the best lead of the story's (and its same-news)
+articles, the earliest unless a later one is clearly better, and up to two key facts that add
+names and figures the item has not given (rag/brief_lines.py). With a topic the
 articles about it become a timeline (rag/timeline.py): one entry per story and day, saying
 only what was new that day; a figure that changed is flagged with the earlier report.
 
@@ -37,6 +39,8 @@ DEFAULT_DAYS = 7  # a briefing without dates covers the week up to the reference
 FACTS = 2  # key facts per item beside its headline line
 FACT_COSINE = 0.8  # related articles this close to a story lend it facts
 FACT_SOURCES = 12  # articles a story's key facts are looked for in (its own come first)
+NOVELTY = 0.8  # weight of the names and figures a fact adds to the item's earlier lines
+OTHER_REPORTS = 1.0  # a fact from an article the item already cites scores this much less
 MENTION_CHARS = 5000  # names are counted in each article's opening, where news names them
 
 
@@ -144,7 +148,10 @@ def top_stories(services: Services, since: date | None, until: date | None, max_
             mentions[name] = mentions.get(name, 0) + 1
     demoted = frozenset(s for s, ms in stories.items() if all(
         lines.is_commentary(records[m.article_id].article.title) for m in ms))
-    ranked = rank_stories(stories, names, mentions, _ordinal(until), days, demoted)
+    dated = frozenset(s for s, ms in stories.items() if any(lines.dated_lead(
+        records[m.article_id].article.text, records[m.article_id].sentences) for m in ms))
+    ranked = rank_stories(stories, names, mentions, _ordinal(until), days, demoted,
+                          dated=dated)
     groups = pick_groups(np.stack([r.centroid for r in ranked]),
                          np.array([r.score for r in ranked]), max_items)
     frequency = document_frequency(leads.values())
@@ -163,21 +170,15 @@ def top_stories(services: Services, since: date | None, until: date | None, max_
 def story_item(story: RankedStory, same_news: Sequence[str], records: dict[str, ArticleRecord],
                leads: dict[str, str], frequency: dict[str, int], said: Sequence[CitedLine]
                ) -> BriefItem | None:
-    """The story's headline line (lead of its earliest article with one) and key facts from
-    its articles and those about the same news."""
+    """The story's headline line (the best lead of its and its same-news articles) and key
+    facts from its articles and those about the same news."""
     close = [a for a, cosine in story.related if a in records and cosine >= FACT_COSINE]
     sources = list(dict.fromkeys([m.article_id for m in story.members] + list(same_news)
                                  + close))[:FACT_SOURCES]
     weights = lines.keyword_weights([leads[a] for a in sources], frequency, len(leads))
-    headline = None
-    for member in story.members:
-        record = records[member.article_id]
-        found = [c for c in lines.candidates(member.article_id, record.article.text,
-                                             record.sentences, weights, lead_only=True)
-                 if not lines.is_repeat(c.text, [line.text for line in said])]
-        if found:
-            headline = max(found, key=lambda c: c.score)
-            break
+    heard = [line.text for line in said]
+    headline = lines.best_lead([m.article_id for m in story.members] + list(same_news), records,
+                         weights, heard)
     if headline is None:
         return None
     facts = pick_facts(cite(headline, records), sources, records, weights, said)
@@ -196,12 +197,20 @@ def pick_facts(headline: CitedLine, sources: Sequence[str], records: dict[str, A
         a, records[a].article.text, records[a].sentences, weights)]
     chosen: list[CitedLine] = []
     earlier = [*said, headline]
-    for candidate in sorted(pool, key=lambda c: -c.score):
-        if len(chosen) >= FACTS:
-            break
+    while len(chosen) < FACTS:
+        known = " ".join(line.text for line in [headline, *chosen])
+        cited = [records[a].article.text for a in {ln.article_id for ln in [headline, *chosen]}]
+        # Names and figures the item already gave add nothing: score what is new; and
+        # prefer other reports of the news to more of an article already cited (or a copy).
+        ranked = sorted(pool, key=lambda c: -(c.score + NOVELTY * (
+            lines.density(c.text, known) - lines.density(c.text))
+            - OTHER_REPORTS * any(c.text in text for text in cited)))
         texts = [line.text for line in earlier]
-        if candidate.text in texts or lines.is_repeat(candidate.text, texts):
-            continue
+        candidate = next((c for c in ranked if c.text not in texts
+                          and not lines.is_repeat(c.text, texts)), None)
+        if candidate is None:
+            break
+        pool.remove(candidate)
         line = with_update(cite(candidate, records), [headline, *chosen])
         chosen.append(line)
         earlier.append(line)

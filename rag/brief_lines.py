@@ -1,10 +1,11 @@
 """Which sentences a briefing quotes: a story's lead sentence and its key facts, each an exact
 span of its article, with repeats skipped and changed figures recognised.
 
-News puts the key fact first (the inverted pyramid), so the lead of a story's earliest full
-article is its headline line; facts are the sentences densest in names and numbers that share
-most words with the story's own vocabulary. A dateline glued to the lead by the segmenter
-("New York CNN —", "LONDON (Reuters) -") is cut off the span.
+News puts the key fact first (the inverted pyramid), so a lead sentence that says what its
+article's title says, and when, is a story's headline line; facts are the sentences densest in
+names and numbers (new to the item) that share most words with the story's own vocabulary.
+A dateline glued to the lead by the segmenter ("New York CNN —", "LONDON (Reuters) -") is cut
+off the span.
 
     >>> lead_span("LONDON (Reuters) - The Bank of England raised rates.", 0)
     (19, 52)
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ingest.catalog import ArticleRecord
 from ingest.models import Sentence
 from rag.names import capitalised
 from rag.numbers import numbers_in
@@ -38,6 +40,7 @@ _BOILERPLATE = re.compile(
     r"sign up|newsletter|subscribe|click here|all rights reserved|©|https?://|read more|"
     r"follow us|cookies|advertisement|getty images|this story has been updated|"
     r"contributed to this report|in case you missed it|follow (?:here|along|live)|"
+    r"editor['’]s note|"
     r"^[\w'’ -]{2,40}[a-z]:(?=[A-Z])|"  # "Vogue's September issue:Serena ..." (a link)
     r"^(?:photo|video|watch|listen|more|related)\b", re.IGNORECASE)
 # A sentence that leans on the one before it ("And ...", "It said ...", "after it failed")
@@ -45,6 +48,15 @@ _BOILERPLATE = re.compile(
 _DEPENDENT = re.compile(r"^(?:(?:and|but|or|so|also|still|yet|it|its|he|she|they|this|"
                         r"that|these|those|there|his|her|their|we|i|now|meanwhile|however|"
                         r"instead|then|later)\b)", re.IGNORECASE)
+# Words reported by a pronoun ("..., he said.") are someone's whom the line does not name.
+_PRONOUN_SAID = re.compile(r"\b(?:he|she|they)\s+(?:said|says|told|added|wrote|noted)\b",
+                           re.IGNORECASE)
+# When the news happened, as news leads say it ("on Tuesday", "this week", "July 12").
+_WHEN = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|yesterday|"
+    r"this (?:week|morning|afternoon|evening|weekend)|last (?:week|night)|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.? \d{1,2}\b)",
+    re.IGNORECASE)
 # Titles of commentary, explainers, round-ups and galleries: not reports of a story's news.
 _COMMENTARY = re.compile(
     r"^(?:opinion|analysis|commentary|editorial|perspective|review|letters?|live updates?|"
@@ -61,6 +73,11 @@ MIN_WORDS, MAX_WORDS = 7, 60
 _QUOTES = ('"', "“", "'", "‘")
 QUOTE_PENALTY = 0.5
 LEAD_SENTENCES = 4  # the lead is looked for among an article's first sentences
+# A lead that says what the article's title says, and when, is the news; one dense in names
+# and years may be background ("Webb was NASA's second administrator, 1961 to 1968").
+TITLE_WEIGHT = 1.5  # times the share of the title's content words the lead has
+WHEN_WEIGHT = 0.3
+LEAD_MARGIN = 0.5  # a later article's lead must score this much more to be the headline
 REPEAT_OVERLAP = 0.5  # content-word Jaccard at and above which two lines state the same fact
 SAME_FACT_OVERLAP = 0.35  # two lines this alike with different figures report a change
 
@@ -90,7 +107,8 @@ def quotable(text: str) -> bool:
     words = len(text.split())
     return (MIN_WORDS <= words <= MAX_WORDS and not _BOILERPLATE.search(text)
             and not text.rstrip().endswith("?") and "\n" not in text.strip()
-            and not _DEPENDENT.match(text) and not text[:1].islower())
+            and not _DEPENDENT.match(text) and not text[:1].islower()
+            and not _PRONOUN_SAID.search(text))
 
 
 def is_commentary(title: str) -> bool:
@@ -118,11 +136,21 @@ def names_of(text: str) -> set[str]:
     return found
 
 
-def density(text: str) -> float:
-    """Names and figures per word (square-root scaled): how much a sentence tells."""
-    names = capitalised(text)
-    figures = sum(1 for _, n in names if n[0].isdigit())
+def density(text: str, known: str = "") -> float:
+    """Names and figures per word (square-root scaled): how much a sentence tells; with
+    `known` (lines already given), only the names and figures they do not already give."""
+    told = known.lower()
+    names = [n for n in _names(text) if n.lower() not in told]
+    figures = sum(1 for n in names if n[0].isdigit())
     return (len(names) - figures + 0.7 * figures) / math.sqrt(max(len(text.split()), 1))
+
+
+def newsiness(text: str, title: str) -> float:
+    """How much a lead reads as the article's news: its share of the title's content words
+    and whether it says when."""
+    wanted = _content(title)
+    share = len(wanted & _content(text)) / len(wanted) if wanted else 0.0
+    return TITLE_WEIGHT * share + WHEN_WEIGHT * bool(_WHEN.search(text))
 
 
 def keyword_weights(texts: Sequence[str], document_frequency: dict[str, int],
@@ -144,9 +172,23 @@ def centrality(text: str, weights: dict[str, float]) -> float:
     return sum(weights.get(w, 0.0) for w in words) / math.sqrt(max(len(words), 1))
 
 
+def dated_lead(text: str, sentences: Iterable[Sentence]) -> bool:
+    """Whether one of the article's quotable lead sentences says when its news happened
+    ("on Tuesday", "this week"), as news reports do and features and analyses seldom do."""
+    for sentence in sentences:
+        if sentence.index >= LEAD_SENTENCES:
+            break
+        start, end = lead_span(sentence.text, sentence.start)
+        if _WHEN.search(text, start, end) and quotable(text[start:end]):
+            return True
+    return False
+
+
 def candidates(article_id: str, text: str, sentences: Iterable[Sentence],
-               weights: dict[str, float], lead_only: bool = False) -> list[Candidate]:
-    """The article's quotable sentences scored: centrality + density + a lead bonus."""
+               weights: dict[str, float], lead_only: bool = False, title: str = ""
+               ) -> list[Candidate]:
+    """The article's quotable sentences scored: centrality + density + a lead bonus (with
+    `lead_only`, plus how much each reads as the news of the `title`)."""
     found = []
     for sentence in sentences:
         if lead_only and sentence.index >= LEAD_SENTENCES:
@@ -157,9 +199,29 @@ def candidates(article_id: str, text: str, sentences: Iterable[Sentence],
             continue
         lead = 1.0 / (1 + sentence.index)
         score = (centrality(quote, weights) + 0.8 * density(quote) + 0.6 * lead
-                 - QUOTE_PENALTY * quote.startswith(_QUOTES))
+                 - QUOTE_PENALTY * quote.startswith(_QUOTES)
+                 + (newsiness(quote, title) if lead_only else 0.0))
         found.append(Candidate(article_id, start, end, quote, score))
     return found
+
+
+def best_lead(articles: Sequence[str], records: dict[str, ArticleRecord],
+              weights: dict[str, float], heard: Sequence[str]) -> Candidate | None:
+    """The lead sentence that best tells the news, from the story's articles and those
+    about the same news (earliest first); an earlier article's lead is kept unless a later
+    one's is clearly better (by LEAD_MARGIN): the first report is cited."""
+    best: Candidate | None = None
+    ordered = sorted(dict.fromkeys(articles), key=lambda a: records[a].article.published or "")
+    for article in ordered:
+        record = records[article]
+        found = [c for c in candidates(article, record.article.text, record.sentences,
+                                             weights, lead_only=True,
+                                             title=record.article.title)
+                 if not is_repeat(c.text, heard)]
+        top = max(found, key=lambda c: c.score, default=None)
+        if top and (best is None or top.score > best.score + LEAD_MARGIN):
+            best = top
+    return best
 
 
 def overlap(a: str, b: str) -> float:
@@ -206,6 +268,12 @@ def changed_figures(earlier: str, later: str) -> tuple[tuple[str, ...], tuple[st
 def _content(text: str) -> frozenset[str]:
     """content_words, memoised: a briefing compares each sentence with many others."""
     return frozenset(content_words(text))
+
+
+@lru_cache(maxsize=65536)
+def _names(text: str) -> tuple[str, ...]:
+    """rag.names.capitalised's runs, memoised: facts are rescored against each line chosen."""
+    return tuple(name for _, name in capitalised(text))
 
 
 @lru_cache(maxsize=65536)

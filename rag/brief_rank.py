@@ -7,7 +7,9 @@ many *other* articles write about. So coverage counts the story's articles and o
 the window's other articles close to its centroid (cosine >= `RELATED_COSINE`, weighted by
 how close), entity centrality is how many of the window's articles mention the names of its
 lead (the week's recurring actors), and recency decays with a half-life of half the window.
-Commentary and round-ups ("Opinion:", "5 things to know") are demoted: they are not reports.
+Commentary and round-ups ("Opinion:", "5 things to know") are demoted: they are not reports;
+stories whose lead says when their news happened ("on Tuesday") are promoted: reports of an
+event, where features and analyses seldom date theirs.
 
     >>> import numpy as np
     >>> picked = select_diverse(np.eye(3, dtype=np.float32), np.array([3.0, 2.0, 1.0]), 2)
@@ -32,7 +34,7 @@ DIVERSITY = 0.7  # MMR trade-off: 1 = score only, 0 = novelty only
 # one item carries them, its facts drawn from all.
 SAME_NEWS_COSINE = 0.7
 WEIGHTS = {"articles": 1.0, "outlets": 0.5, "related": 0.6, "entities": 0.5, "recency": 0.4,
-           "commentary": 1.0}
+           "commentary": 1.0, "dated": 0.5}
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,12 @@ def group_stories(members: Sequence[StoryMember]) -> dict[str, list[StoryMember]
 
 def rank_stories(stories: dict[str, list[StoryMember]], names: dict[str, set[str]],
                  mentions: dict[str, int], until_day: int | None, window_days: int,
-                 demoted: frozenset[str] = frozenset(), weights: dict[str, float] | None = None
-                 ) -> list[RankedStory]:
+                 demoted: frozenset[str] = frozenset(), weights: dict[str, float] | None = None,
+                 dated: frozenset[str] = frozenset()) -> list[RankedStory]:
     """Every story of the window scored, best first. `names`: story id -> the names in its
     leads; `mentions`: name -> how many of the window's articles mention it; `demoted`:
-    stories that are commentary or round-ups, not reports."""
+    stories that are commentary or round-ups, not reports; `dated`: stories whose lead says
+    when their news happened (reports of an event, not features)."""
     w = {**WEIGHTS, **(weights or {})}
     ids = list(stories)
     centroids = np.stack([_centroid(stories[s]) for s in ids])
@@ -79,7 +82,8 @@ def rank_stories(stories: dict[str, list[StoryMember]], names: dict[str, set[str
         score = (w["articles"] * math.log(len(members)) + w["outlets"] * math.log(
             len({m.source for m in members})) + w["related"] * math.log1p(related)
                  + w["entities"] * central + w["recency"] * 0.5 ** (age / half_life)
-                 - (w["commentary"] if story in demoted else 0.0))
+                 - (w["commentary"] if story in demoted else 0.0)
+                 + (w["dated"] if story in dated else 0.0))
         related_ids = tuple((article_ids[i], float(close[row][i]))
                             for i in np.flatnonzero(related_mask))
         ranked.append(RankedStory(story, tuple(members), related_ids, centroids[row], score))

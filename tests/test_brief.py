@@ -113,6 +113,9 @@ def test_one_item_per_story_outlets_counted_earliest_cited(library: Any) -> None
     assert flood.headline.article_id == "flood-herald" and flood.date == "2024-03-04"
     assert rates.headline.article_id == "rates-times" and rates.date == "2024-03-05"
     assert rates.headline.text.startswith("The Central Bank of Varesia raised")
+    # Facts prefer other reports to more of a cited article, but a copy is no other report:
+    # its sentences are cited from the earliest article that has them.
+    assert rates.facts and {fact.article_id for fact in rates.facts} == {"rates-times"}
     # Carried by three outlets, the rates story ranks above the single-outlet probe.
     order = [item.story_id for item in briefing.items]
     assert order.index("rates-times") < order.index("probe-desk")
@@ -339,3 +342,61 @@ def test_undated_sample_is_briefed_when_no_dates_are_given(tmp_path: Path) -> No
     assert_exact(services, story)
     chosen = brief(services, since=date(2025, 1, 1), until=date(2025, 1, 7))
     assert chosen.items == () and "no articles published between" in chosen.message
+
+
+def sentences_of(text: str) -> list[Any]:
+    """The text split at ". " into ingest's Sentence records (exact offsets)."""
+    from ingest.models import Sentence
+
+    found, start = [], 0
+    for index, part in enumerate(text.split(". ")):
+        piece = part if part.endswith(".") else part + "."
+        found.append(Sentence(index, start, start + len(piece), text[start:start + len(piece)]))
+        start += len(part) + 2
+    return found
+
+
+def test_lines_that_lean_on_context_are_not_quoted() -> None:
+    from rag.brief_lines import quotable
+
+    named = "Prices had risen 9 percent over the past year, Governor Mira Castell said."
+    assert quotable(named)
+    assert not quotable("Prices had risen 9 percent over the past year, she said on Tuesday.")
+    assert not quotable("Editor's note: This story has been revised with the latest figures.")
+
+
+def test_the_headline_lead_tells_the_titled_news_and_facts_add_new_names() -> None:
+    from rag.brief_lines import candidates, density
+
+    text = ("The lander's namesake, Tamsin Oduya, led the Aurelian Space Agency from 1961 to "
+            "1968. The first images from the Tamsin lander were released on Tuesday by the "
+            "agency. The images show a boulder field near the south pole of the Moon.")
+    leads = candidates("probe", text, sentences_of(text), {}, lead_only=True,
+                       title="Tamsin lander: first images released")
+    best = max(leads, key=lambda c: c.score)
+    assert best.text.startswith("The first images from the Tamsin lander were released")
+    assert text[best.start:best.end] == best.text
+    # Names and figures the item already gave count for nothing in a further fact.
+    told = "Mira Castell said prices had risen 9 percent."
+    line = "Governor Mira Castell said prices rose 9 percent in Varesia."
+    assert 0 < density(line, told) < density(line)
+    assert density("Mira Castell said prices had risen 9 percent.", told) == 0
+
+
+def test_reports_dated_in_their_lead_outrank_undated_features() -> None:
+    import numpy as np
+
+    from ingest.stories import StoryMember
+    from rag.brief_lines import dated_lead
+    from rag.brief_rank import rank_stories
+
+    report = "The central bank raised its main rate to 5.5 percent on Tuesday, officials said."
+    feature = "For many families, a summer evening is not complete without fireworks over a lake."
+    assert dated_lead(report, sentences_of(report)) and not dated_lead(
+        feature, sentences_of(feature))
+    axes = np.eye(2, dtype=np.float32)
+    stories = {s: [StoryMember(s, s, "Wire", 10, axes[i])] for i, s in enumerate(("a", "b"))}
+    plain = rank_stories(stories, {}, {}, 10, 7)
+    assert plain[0].score == plain[1].score  # alike but for the dated lead
+    ranked = rank_stories(stories, {}, {}, 10, 7, dated=frozenset({"b"}))
+    assert [r.story_id for r in ranked] == ["b", "a"] and ranked[0].score > plain[0].score
