@@ -1,0 +1,74 @@
+"""Dense search in Chroma alone over a bench.scale store (no BM25 snapshot needed): the
+103 dev questions' nearest 50 chunks, embedded Chroma and a `chroma run` server, p50/p95 and
+peak RSS. Used at 1M chunks, where building the snapshot in one session ran out of memory.
+
+    .venv/bin/python -m bench.scale_chroma [--data-dir bench/results/scale-1000k]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS, RTQA, chroma_server, peak_rss_mb
+from bench.perf import percentiles
+
+
+def store_latency(data_dir: Path, port: int = 0) -> dict[str, Any]:
+    """Run in a fresh process: open the store as ingest does and time `nearest`."""
+    from bench.answer import load_jsonl
+    from bench.scale import settings_for
+    from ingest.embed import make_embedder
+    from ingest.index import open_index
+    from newsrag.offline import prepare_offline
+
+    server = {"NEWSRAG_STORE__MODE": "server", "NEWSRAG_STORE__PORT": str(port)} if port else {}
+    settings = settings_for(data_dir, "onnx", server)
+    prepare_offline(data_dir / "cache")
+    embedder = make_embedder(settings.embedding)
+    store = open_index(settings, embedder=embedder).store
+    vectors = [embedder.embed_query(q["question"])
+               for q in load_jsonl(RTQA / "questions_with_gold_doc.jsonl")]
+    began = time.perf_counter()
+    store.nearest(vectors[0], 50)
+    first = time.perf_counter() - began
+    for vector in vectors:  # warm pass
+        store.nearest(vector, 50)
+    seconds = []
+    for vector in vectors:
+        began = time.perf_counter()
+        store.nearest(vector, 50)
+        seconds.append(time.perf_counter() - began)
+    p50, p95 = percentiles(seconds)
+    return {"count": store.count(), "first_s": first, "p50_ms": p50, "p95_ms": p95,
+            "peak_rss_mb": peak_rss_mb(os.getpid())}
+
+
+def measure(data_dir: Path, port: int = 0) -> dict[str, Any]:
+    script = ("import json; from pathlib import Path; from bench.scale_chroma import *; "
+              f"print(json.dumps(store_latency(Path({str(data_dir)!r}), {port})))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
+    parser.add_argument("--data-dir", type=Path, default=RESULTS / "scale-1000k")
+    folder = parser.parse_args().data_dir.resolve()
+    rows = {"embedded": measure(folder)}
+    with chroma_server(folder / "chroma", folder.parent / f"{folder.name}-chroma.log"
+                       ) as (port, pid):
+        rows["chroma run"] = {**measure(folder, port), "server_peak_rss_mb": peak_rss_mb(pid)}
+    print(json.dumps(rows, indent=1))
+    (RESULTS / f"scale-chroma-{folder.name}.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
