@@ -1,8 +1,9 @@
-"""Dense search in Chroma alone over a bench.scale store (no BM25 snapshot needed): the
-103 dev questions' nearest 50 chunks, embedded Chroma and a `chroma run` server, p50/p95 and
-peak RSS. Used at 1M chunks, where building the snapshot in one session ran out of memory.
+"""Dense search at 1M chunks without the BM25 snapshot (whose one-session build ran out of
+memory there): the 103 dev questions' nearest 50 chunks in Chroma over a bench.scale store
+(embedded, and a `chroma run` server), and in the in-memory `DenseMatrix` over the dev
+corpus's recorded vectors tiled to 1M rows (the copies' vectors); p50/p95 and peak RSS.
 
-    .venv/bin/python -m bench.scale_chroma [--data-dir bench/results/scale-1000k]
+    .venv/bin/python -m bench.scale_no_snapshot [--data-dir bench/results/scale-1000k]
 """
 
 from __future__ import annotations
@@ -51,8 +52,48 @@ def store_latency(data_dir: Path, port: int = 0) -> dict[str, Any]:
 
 
 def measure(data_dir: Path, port: int = 0) -> dict[str, Any]:
-    script = ("import json; from pathlib import Path; from bench.scale_chroma import *; "
+    script = ("import json; from pathlib import Path; from bench.scale_no_snapshot import *; "
               f"print(json.dumps(store_latency(Path({str(data_dir)!r}), {port})))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def dense_latency(rows: int) -> dict[str, Any]:
+    """Run in a fresh process: DenseMatrix over `rows` tiled recorded vectors."""
+    import numpy as np
+
+    from bench.answer import load_jsonl
+    from bench.scale import recorded_vectors, settings_for
+    from ingest.dense import DenseMatrix
+    from ingest.embed import make_embedder
+
+    source = RESULTS / "rtqa-index"
+    vectors = np.array(list(recorded_vectors(source, "onnx").values()), dtype=np.float32)
+    tiled = np.tile(vectors, (rows // len(vectors) + 1, 1))[:rows]
+    del vectors
+    began = time.perf_counter()
+    dense = DenseMatrix.build(tiled)
+    build_s = time.perf_counter() - began
+    del tiled
+    embedder = make_embedder(settings_for(source, "onnx").embedding)
+    queries = [np.asarray(embedder.embed_query(q["question"]), dtype=np.float32)
+               for q in load_jsonl(RTQA / "questions_with_gold_doc.jsonl")]
+    for query in queries:  # warm pass
+        dense.nearest(query, 50)
+    seconds = []
+    for query in queries:
+        began = time.perf_counter()
+        dense.nearest(query, 50)
+        seconds.append(time.perf_counter() - began)
+    p50, p95 = percentiles(seconds)
+    return {"count": rows, "build_s": build_s, "p50_ms": p50, "p95_ms": p95,
+            "peak_rss_mb": peak_rss_mb(os.getpid())}
+
+
+def measure_dense(len_of: int) -> dict[str, Any]:
+    script = ("import json; from bench.scale_no_snapshot import *; "
+              f"print(json.dumps(dense_latency({len_of})))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
@@ -66,8 +107,9 @@ def main() -> None:
     with chroma_server(folder / "chroma", folder.parent / f"{folder.name}-chroma.log"
                        ) as (port, pid):
         rows["chroma run"] = {**measure(folder, port), "server_peak_rss_mb": peak_rss_mb(pid)}
+    rows["in memory"] = measure_dense(len_of=rows["embedded"]["count"])
     print(json.dumps(rows, indent=1))
-    (RESULTS / f"scale-chroma-{folder.name}.json").write_text(json.dumps(rows, indent=1))
+    (RESULTS / f"scale-no-snapshot-{folder.name}.json").write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":
