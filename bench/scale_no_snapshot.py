@@ -14,11 +14,25 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, RTQA, chroma_server, peak_rss_mb
 from bench.perf import percentiles
+
+
+def timed(search: Callable[[Any], object], queries: Sequence[Any]) -> dict[str, float]:
+    """p50/p95 ms of `search` over the queries after a warm pass, and this process's peak RSS."""
+    for query in queries:
+        search(query)
+    seconds = []
+    for query in queries:
+        began = time.perf_counter()
+        search(query)
+        seconds.append(time.perf_counter() - began)
+    p50, p95 = percentiles(seconds)
+    return {"p50_ms": p50, "p95_ms": p95, "peak_rss_mb": peak_rss_mb(os.getpid())}
 
 
 def store_latency(data_dir: Path, port: int = 0) -> dict[str, Any]:
@@ -39,16 +53,8 @@ def store_latency(data_dir: Path, port: int = 0) -> dict[str, Any]:
     began = time.perf_counter()
     store.nearest(vectors[0], 50)
     first = time.perf_counter() - began
-    for vector in vectors:  # warm pass
-        store.nearest(vector, 50)
-    seconds = []
-    for vector in vectors:
-        began = time.perf_counter()
-        store.nearest(vector, 50)
-        seconds.append(time.perf_counter() - began)
-    p50, p95 = percentiles(seconds)
-    return {"count": store.count(), "first_s": first, "p50_ms": p50, "p95_ms": p95,
-            "peak_rss_mb": peak_rss_mb(os.getpid())}
+    return {"count": store.count(), "first_s": first,
+            **timed(lambda v: store.nearest(v, 50), vectors)}
 
 
 def measure(data_dir: Path, port: int = 0) -> dict[str, Any]:
@@ -79,16 +85,8 @@ def dense_latency(rows: int) -> dict[str, Any]:
     embedder = make_embedder(settings_for(source, "onnx").embedding)
     queries = [np.asarray(embedder.embed_query(q["question"]), dtype=np.float32)
                for q in load_jsonl(RTQA / "questions_with_gold_doc.jsonl")]
-    for query in queries:  # warm pass
-        dense.nearest(query, 50)
-    seconds = []
-    for query in queries:
-        began = time.perf_counter()
-        dense.nearest(query, 50)
-        seconds.append(time.perf_counter() - began)
-    p50, p95 = percentiles(seconds)
-    return {"count": rows, "build_s": build_s, "p50_ms": p50, "p95_ms": p95,
-            "peak_rss_mb": peak_rss_mb(os.getpid())}
+    return {"count": rows, "build_s": build_s,
+            **timed(lambda q: dense.nearest(q, 50), queries)}
 
 
 def measure_dense(len_of: int) -> dict[str, Any]:
