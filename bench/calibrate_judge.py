@@ -62,6 +62,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPO / "rag" / "support_weights.json")
     parser.add_argument("--no-write", action="store_true", help="Print figures only.")
+    parser.add_argument("--backend", default="onnx",
+                        help="embedder whose cosine the judge reads (its weights record it)")
     return parser.parse_args()
 
 
@@ -332,7 +334,7 @@ def main() -> None:
     from newsrag.settings import EmbeddingSettings
     from rag.judge_align import AlignmentJudge, JudgeWeights, save_weights
 
-    embedder = make_embedder(EmbeddingSettings())
+    embedder = make_embedder(EmbeddingSettings(backend=args.backend))
     judge, old = AlignmentJudge(embedder), old_judge(embedder)
     sets_by_name = dev_sets()
     rows: Rows = []
