@@ -60,29 +60,21 @@ class TermCounts:
         return cls._by_term(list(vocab), term_sorted, doc_sorted, freq_sorted, lengths_array)
 
     @classmethod
-    def _from_triples(cls, terms: list[str], table: np.ndarray, lengths: np.ndarray) -> TermCounts:
+    def _from_triples(cls, terms: list[str], table: np.ndarray, lengths: np.ndarray
+                      ) -> TermCounts:
         order = np.lexsort((table[:, 1], table[:, 0]))  # by term, then by document
         table = table[order]
         return cls._by_term(terms, table[:, 0], table[:, 1], table[:, 2], lengths)
 
     @classmethod
-    def _by_term(
-        cls,
-        terms: list[str],
-        term_col: np.ndarray,
-        doc_col: np.ndarray,
-        freq_col: np.ndarray,
-        lengths: np.ndarray,
-    ) -> TermCounts:
+    def _by_term(cls, terms: list[str], term_col: np.ndarray, doc_col: np.ndarray,
+                 freq_col: np.ndarray, lengths: np.ndarray) -> TermCounts:
         """Counts from postings already sorted by term, then by document."""
         per_term = np.bincount(term_col, minlength=len(terms))
-        return cls(
-            terms=terms,
-            term_start=np.concatenate([[0], np.cumsum(per_term)]).astype(np.int64),
-            docs=doc_col.astype(np.int32),
-            freqs=freq_col.astype(np.int32),
-            lengths=lengths,
-        )
+        return cls(terms=terms,
+                   term_start=np.concatenate([[0], np.cumsum(per_term)]).astype(np.int64),
+                   docs=doc_col.astype(np.int32), freqs=freq_col.astype(np.int32),
+                   lengths=lengths)
 
     @property
     def size(self) -> int:
@@ -100,13 +92,8 @@ class TermCounts:
         return self.docs[start:end], self.freqs[start:end]
 
     def save(self, folder: Path, name: str) -> None:
-        np.savez(
-            folder / f"{name}.npz",
-            term_start=self.term_start,
-            docs=self.docs,
-            freqs=self.freqs,
-            lengths=self.lengths,
-        )
+        np.savez(folder / f"{name}.npz", term_start=self.term_start, docs=self.docs,
+                 freqs=self.freqs, lengths=self.lengths)
         (folder / f"{name}.terms.json").write_text(json.dumps(self.terms), encoding="utf-8")
 
     @classmethod
@@ -115,10 +102,8 @@ class TermCounts:
             parts = {key: arrays[key] for key in ("term_start", "docs", "freqs", "lengths")}
         terms = json.loads((folder / f"{name}.terms.json").read_text(encoding="utf-8"))
         counts = cls(terms=terms, **parts)
-        if not (
-            len(counts.term_start) == len(terms) + 1
-            and len(counts.docs) == len(counts.freqs) == int(counts.term_start[-1])
-        ):
+        if not (len(counts.term_start) == len(terms) + 1 and len(counts.docs) == len(
+                counts.freqs) == int(counts.term_start[-1])):
             raise ValueError(f"{name}: inconsistent term counts")
         if len(counts.docs) and int(counts.docs.max()) >= counts.size:
             raise ValueError(f"{name}: postings point past the last document")
@@ -135,13 +120,13 @@ def merge_counts(parts: Sequence[tuple[TermCounts, np.ndarray]]) -> TermCounts:
     for counts, rows in parts:
         renumber = np.full(counts.size, -1, dtype=np.int64)
         renumber[rows] = np.arange(len(rows)) + offset
-        columns = np.array([vocab.setdefault(t, len(vocab)) for t in counts.terms], dtype=np.int64)
+        columns = np.array([vocab.setdefault(t, len(vocab)) for t in counts.terms],
+                           dtype=np.int64)
         term_of = np.repeat(columns, np.diff(counts.term_start))
         doc = renumber[counts.docs]
         keep = doc >= 0
-        tables.append(
-            np.stack([term_of[keep], doc[keep], counts.freqs[keep].astype(np.int64)], axis=1)
-        )
+        tables.append(np.stack([term_of[keep], doc[keep],
+                                counts.freqs[keep].astype(np.int64)], axis=1))
         lengths.append(counts.lengths[rows])
         offset += len(rows)
     table = np.concatenate(tables) if tables else np.zeros((0, 3), dtype=np.int64)
@@ -156,13 +141,9 @@ def _drop_unused_terms(counts: TermCounts) -> TermCounts:
         return counts
     kept = np.flatnonzero(used)
     per_term = np.diff(counts.term_start)[kept]
-    return TermCounts(
-        terms=[counts.terms[i] for i in kept],
-        term_start=np.concatenate([[0], np.cumsum(per_term)]).astype(np.int64),
-        docs=counts.docs,
-        freqs=counts.freqs,
-        lengths=counts.lengths,
-    )
+    return TermCounts(terms=[counts.terms[i] for i in kept],
+                      term_start=np.concatenate([[0], np.cumsum(per_term)]).astype(np.int64),
+                      docs=counts.docs, freqs=counts.freqs, lengths=counts.lengths)
 
 
 Part = tuple[TermCounts, "np.ndarray | None"]  # a segment and its live rows' mask (None: all)
@@ -175,9 +156,8 @@ def score_segments(parts: Sequence[Part], tokens: Sequence[str]) -> list[np.ndar
     scores = [np.zeros(c.size, dtype=np.float64) for c, _ in parts]
     if documents == 0:
         return scores
-    total = sum(
-        int(c.lengths.sum() if alive is None else c.lengths[alive].sum()) for c, alive in parts
-    )
+    total = sum(int(c.lengths.sum() if alive is None else c.lengths[alive].sum())
+                for c, alive in parts)
     average = total / documents
     for token in tokens:
         found = [_live_postings(c, alive, token) for c, alive in parts]
@@ -196,9 +176,8 @@ def _live_count(counts: TermCounts, alive: np.ndarray | None) -> int:
     return counts.size if alive is None else int(np.count_nonzero(alive))
 
 
-def _live_postings(
-    counts: TermCounts, alive: np.ndarray | None, token: str
-) -> tuple[np.ndarray, np.ndarray]:
+def _live_postings(counts: TermCounts, alive: np.ndarray | None, token: str
+                   ) -> tuple[np.ndarray, np.ndarray]:
     docs, freqs = counts.postings(token)
     if alive is None or not len(docs):
         return docs, freqs

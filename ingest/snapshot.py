@@ -57,57 +57,33 @@ class Snapshot:
         return self._row_of
 
 
-def build_snapshot(
-    generation: int,
-    catalog: Catalog,
-    store: VectorStore,
-    previous: KnownVectors | None,
-    whole: bool = True,
-) -> Snapshot:
+def build_snapshot(generation: int, catalog: Catalog, store: VectorStore,
+                   previous: KnownVectors | None, whole: bool = True) -> Snapshot:
     """A snapshot of the live articles and chunks, reusing the previous one's vectors;
     `whole` (no writer at work) checks that the store holds every chunk the catalog lists."""
     articles, chunks = _live_documents(catalog, store)
     listed = catalog.stats()["chunks"]
     if whole and len(chunks) != listed:
-        raise StoreError(
-            f"the vector store in {catalog.path.parent} holds {len(chunks)} of "
-            f"the {listed} chunks the catalog lists; {RESTORE_HINT}"
-        )
+        raise StoreError(f"the vector store in {catalog.path.parent} holds {len(chunks)} of "
+                         f"the {listed} chunks the catalog lists; {RESTORE_HINT}")
     vectors = _vectors(store, [c.id for c in chunks], previous)
     return index_snapshot(generation, articles, chunks, DenseMatrix.build(vectors))
 
 
-def stored_chunk(
-    chunk_id: str, owner: dict[str, Any], layout: ChunkLayout, row: int
-) -> StoredChunk:
+def stored_chunk(chunk_id: str, owner: dict[str, Any], layout: ChunkLayout, row: int
+                  ) -> StoredChunk:
     index, start, end = layout.position(row)
     spans = layout.sentence_spans(row)
     extra = {key: owner[key] for key in ("title", "source", "url", "published")}
-    meta = chunk_metadata(
-        owner["id"],
-        owner["version"],
-        index,
-        start,
-        end,
-        spans,
-        {**extra, "published_day": owner["day"]},
-    )
-    return StoredChunk(
-        id=chunk_id,
-        article_id=owner["id"],
-        version=owner["version"],
-        index=index,
-        text=owner["text"][start:end],
-        start=start,
-        end=end,
-        sentence_spans=spans,
-        metadata=meta,
-    )
+    meta = chunk_metadata(owner["id"], owner["version"], index, start, end, spans,
+                          {**extra, "published_day": owner["day"]})
+    return StoredChunk(id=chunk_id, article_id=owner["id"], version=owner["version"],
+                       index=index, text=owner["text"][start:end], start=start, end=end,
+                       sentence_spans=spans, metadata=meta)
 
 
-def _live_documents(
-    catalog: Catalog, store: VectorStore
-) -> tuple[list[dict[str, Any]], list[StoredChunk]]:
+def _live_documents(catalog: Catalog, store: VectorStore
+                    ) -> tuple[list[dict[str, Any]], list[StoredChunk]]:
     """Live articles from the catalog, and their live chunks from the store grouped by
     article in the same order."""
     articles = catalog.lexical_rows()
@@ -121,14 +97,15 @@ class KnownVectors(Protocol):
     def known_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]: ...
 
 
-def _vectors(store: VectorStore, chunk_ids: list[str], previous: KnownVectors | None) -> np.ndarray:
+def _vectors(store: VectorStore, chunk_ids: list[str], previous: KnownVectors | None
+             ) -> np.ndarray:
     """The chunks' vectors: those the previous snapshot holds are reused (a chunk id names
     one version of one chunk, so its vector never changes), the rest read from the store."""
     known = previous.known_vectors(chunk_ids) if previous is not None else {}
     missing = [chunk_id for chunk_id in chunk_ids if chunk_id not in known]
     fetched: dict[str, tuple[float, ...]] = {}
     for start in range(0, len(missing), FETCH_BATCH):
-        fetched.update((c.id, v) for c, v in store.fetch(missing[start : start + FETCH_BATCH]))
+        fetched.update((c.id, v) for c, v in store.fetch(missing[start:start + FETCH_BATCH]))
     samples = [*fetched.values(), *known.values()]
     dims = len(samples[0]) if samples else 0
     vectors = np.zeros((len(chunk_ids), dims), dtype=np.float32)
@@ -140,13 +117,9 @@ def _vectors(store: VectorStore, chunk_ids: list[str], previous: KnownVectors | 
     return vectors
 
 
-def index_snapshot(
-    generation: int,
-    articles: Sequence[dict[str, Any]],
-    chunks: Sequence[StoredChunk],
-    dense: DenseMatrix,
-    tombstones: Sequence[str] = (),
-) -> Snapshot:
+def index_snapshot(generation: int, articles: Sequence[dict[str, Any]],
+                   chunks: Sequence[StoredChunk], dense: DenseMatrix,
+                   tombstones: Sequence[str] = ()) -> Snapshot:
     """A segment over these articles (catalog rows) and their chunks, grouped in that order."""
     row = {a["id"]: i for i, a in enumerate(articles)}
     chunk_article = np.array([row[c.article_id] for c in chunks], dtype=np.int64)
@@ -158,9 +131,8 @@ def index_snapshot(
         chunk_article=chunk_article,
         article_ids=[a["id"] for a in articles],
         first_chunk=np.searchsorted(chunk_article, np.arange(len(articles) + 1)),
-        article_day=np.array(
-            [a["day"] if a["day"] is not None else -1 for a in articles], dtype=np.int64
-        ),
+        article_day=np.array([a["day"] if a["day"] is not None else -1 for a in articles],
+                             dtype=np.int64),
         article_source=[a["source"] for a in articles],
         dense=dense,
         layout=ChunkLayout.build([(c.index, c.start, c.end, c.sentence_spans) for c in chunks]),
@@ -182,13 +154,9 @@ def write_snapshot(folder: Path, snap: Snapshot) -> None:
     np.save(folder / "chunk_article.npy", snap.chunk_article)
     np.save(folder / "first_chunk.npy", snap.first_chunk)
     np.save(folder / "article_day.npy", snap.article_day)
-    meta = {
-        "chunk_ids": snap.chunk_ids,
-        "article_ids": snap.article_ids,
-        "article_source": snap.article_source,
-        "article_version": snap.article_version,
-        "tombstones": snap.tombstones,
-    }
+    meta = {"chunk_ids": snap.chunk_ids, "article_ids": snap.article_ids,
+            "article_source": snap.article_source, "article_version": snap.article_version,
+            "tombstones": snap.tombstones}
     (folder / "docs.json").write_text(json.dumps(meta), encoding="utf-8")
     snap.dense.save(folder)
     snap.layout.save(folder)
@@ -233,18 +201,12 @@ def read_snapshot(folder: Path, generation: int) -> Snapshot:
         return TermCounts.load(folder, name) if meta["chunk_ids"] else None
 
     return Snapshot(
-        generation=generation,
-        chunks=load("chunks"),
-        articles=load("articles"),
-        chunk_ids=meta["chunk_ids"],
-        chunk_article=np.load(folder / "chunk_article.npy"),
-        article_ids=meta["article_ids"],
-        first_chunk=np.load(folder / "first_chunk.npy"),
+        generation=generation, chunks=load("chunks"), articles=load("articles"),
+        chunk_ids=meta["chunk_ids"], chunk_article=np.load(folder / "chunk_article.npy"),
+        article_ids=meta["article_ids"], first_chunk=np.load(folder / "first_chunk.npy"),
         article_day=np.load(folder / "article_day.npy"),
-        article_source=meta["article_source"],
-        dense=DenseMatrix.load(folder),
-        layout=ChunkLayout.load(folder),
-        article_version=meta["article_version"],
+        article_source=meta["article_source"], dense=DenseMatrix.load(folder),
+        layout=ChunkLayout.load(folder), article_version=meta["article_version"],
         tombstones=meta["tombstones"],
     )
 
@@ -255,20 +217,14 @@ def is_whole(snap: Snapshot) -> bool:
     layout = snap.layout
     shapes_agree = (
         len(snap.chunk_article) == snap.dense.vectors.shape[0] == len(layout.positions) == rows
-        and len(layout.span_offsets) == rows + 1
-        and len(snap.first_chunk) == articles + 1
+        and len(layout.span_offsets) == rows + 1 and len(snap.first_chunk) == articles + 1
         and len(snap.article_day) == len(snap.article_source) == articles
         and len(snap.article_version) == articles
         and int(layout.span_offsets[-1]) == len(layout.spans)
-        and (snap.dense.vectors.ndim == 2 if rows else True)
-    )
+        and (snap.dense.vectors.ndim == 2 if rows else True))
     if not shapes_agree or not rows:
         return shapes_agree
     return bool(
-        snap.chunks is not None
-        and snap.chunks.size == rows
-        and snap.articles is not None
-        and snap.articles.size == articles
-        and int(snap.chunk_article.min()) >= 0
-        and int(snap.chunk_article.max()) < articles
-    )
+        snap.chunks is not None and snap.chunks.size == rows
+        and snap.articles is not None and snap.articles.size == articles
+        and int(snap.chunk_article.min()) >= 0 and int(snap.chunk_article.max()) < articles)

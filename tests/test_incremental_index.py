@@ -43,14 +43,9 @@ def _scores(view: SearchView, query: str) -> tuple[dict[str, float], dict[str, f
     """Every live chunk's and article's BM25 score for the query, by id."""
     tokens = tokenize(query)
     chunks, articles = view.chunk_scores(tokens), view.article_scores(tokens)
-    return (
-        {c: float(chunks[r]) for c, r in view.row_of().items()},
-        {
-            a: float(articles[i])
-            for i, a in enumerate(view.all_article_ids)
-            if view.article_alive[i]
-        },
-    )
+    return ({c: float(chunks[r]) for c, r in view.row_of().items()},
+            {a: float(articles[i]) for i, a in enumerate(view.all_article_ids)
+             if view.article_alive[i]})
 
 
 def _full_rebuild(index: Index) -> SearchView:
@@ -69,8 +64,7 @@ def _assert_equal_to_full_rebuild(index: Index, queries: list[str]) -> SearchVie
     for chunk_id in full.chunk_ids[::37]:  # nearest-vector search sees the same live rows
         vector = full.known_vectors([chunk_id])[chunk_id]
         assert search_dense(index.lexical.current(), vector, 10) == [
-            (full.all_chunk_ids[row], similarity) for row, similarity in full.nearest(vector, 10)
-        ]
+            (full.all_chunk_ids[row], similarity) for row, similarity in full.nearest(vector, 10)]
     return view
 
 
@@ -80,8 +74,7 @@ def corpus() -> list[dict[str, object]]:
 
 
 def test_deltas_score_exactly_as_a_full_rebuild_through_adds_replaces_and_deletes(
-    settings: Settings, corpus: list[dict[str, object]], tmp_path: Path
-) -> None:
+        settings: Settings, corpus: list[dict[str, object]], tmp_path: Path) -> None:
     queries = _queries(corpus)
     first = _write(tmp_path, "first.jsonl", corpus[:90])
     ingest([str(first)], settings)
@@ -90,14 +83,8 @@ def test_deltas_score_exactly_as_a_full_rebuild_through_adds_replaces_and_delete
     assert len(main.segments) == 1
 
     # Adds and replacements (a correction appended) in one write session: one delta.
-    edited = [
-        {
-            **r,
-            "text": f"{r['text']}\nCorrection: the ministry said the figure was "
-            "revised on Tuesday.",
-        }
-        for r in corpus[:8]
-    ]
+    edited = [{**r, "text": f"{r['text']}\nCorrection: the ministry said the figure was "
+                            "revised on Tuesday."} for r in corpus[:8]]
     _write(tmp_path, "first.jsonl", edited + corpus[8:90])
     second = _write(tmp_path, "second.jsonl", corpus[90:130])
     report = ingest([str(first), str(second)], settings, index)
@@ -136,11 +123,10 @@ def test_scores_match_bm25s_on_real_text(corpus: list[dict[str, object]]) -> Non
     # The same documents split into three segments, one of them with rows hidden by
     # tombstones and the hidden documents appended again: the statistics must not change.
     whole = TermCounts.build(documents)
-    parts = [
-        (TermCounts.build(documents[:60]), None),
-        (TermCounts.build(documents[60:100] + documents[:5]), np.array([True] * 40 + [False] * 5)),
-        (TermCounts.build(documents[100:]), None),
-    ]
+    parts = [(TermCounts.build(documents[:60]), None),
+             (TermCounts.build(documents[60:100] + documents[:5]),
+              np.array([True] * 40 + [False] * 5)),
+             (TermCounts.build(documents[100:]), None)]
     for query in _queries(corpus):
         tokens = tokenize(query)
         expected = reference.get_scores(tokens) if reference.get_tokens_ids(tokens) else 0
@@ -152,43 +138,14 @@ def test_scores_match_bm25s_on_real_text(corpus: list[dict[str, object]]) -> Non
         assert not split[1][40:].any()
 
 
-def test_counts_built_from_a_stream_equal_merged_parts(corpus: list[dict[str, object]]) -> None:
-    """The build reads each document once (a generator, as a million-chunk snapshot build
-    passes it), and equals the same documents built in parts and merged."""
-    documents = [tokenize(f"{r['title']}\n{r['text']}") for r in corpus]
-    streamed = TermCounts.build(iter(documents))
-    merged = merge_counts(
-        [
-            (TermCounts.build(documents[:70]), np.arange(70)),
-            (TermCounts.build(documents[70:]), np.arange(len(documents) - 70)),
-        ]
-    )
-    assert sorted(streamed.terms) == sorted(merged.terms)
-    assert np.array_equal(streamed.lengths, [len(d) for d in documents])
-    for term in streamed.terms[::7]:
-        docs, freqs = streamed.postings(term)
-        assert np.all(np.diff(docs) > 0), term  # ascending documents within a term
-        assert np.array_equal(docs, merged.postings(term)[0])
-        assert np.array_equal(freqs, merged.postings(term)[1])
-        assert list(freqs) == [documents[d].count(term) for d in docs]
-    assert len(streamed.docs) == len(merged.docs)
-    empty = TermCounts.build(iter([]))
-    assert empty.size == 0 and not empty.terms and len(empty.term_start) == 1
-
-
 def test_a_reader_loads_only_the_new_delta_and_sees_it_at_once(
-    settings: Settings, corpus: list[dict[str, object]], tmp_path: Path
-) -> None:
+        settings: Settings, corpus: list[dict[str, object]], tmp_path: Path) -> None:
     ingest([str(_write(tmp_path, "a.jsonl", corpus[:40]))], settings)
     writer = open_index(settings)
     reader = open_index(settings).lexical
     before = reader.current()
-    fresh = {
-        **corpus[60],
-        "doc_id": "fresh-story",
-        "title": "Quokka census on Rottnest",
-        "text": "Rangers counted 12,000 quokkas on Rottnest Island this week.",
-    }
+    fresh = {**corpus[60], "doc_id": "fresh-story", "title": "Quokka census on Rottnest",
+             "text": "Rangers counted 12,000 quokkas on Rottnest Island this week."}
     ingest([str(_write(tmp_path, "b.jsonl", [fresh]))], settings, writer)
     hits = reader.search("quokka census Rottnest", 5)
     assert hits.articles[0][0] == "fresh-story"
@@ -197,20 +154,13 @@ def test_a_reader_loads_only_the_new_delta_and_sees_it_at_once(
     assert len(after.segments) == 2 and after.generation == writer.catalog.generation()
 
 
-def test_deltas_merge_when_they_grow(
-    settings: Settings,
-    corpus: list[dict[str, object]],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_deltas_merge_when_they_grow(settings: Settings, corpus: list[dict[str, object]],
+                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lexical_module, "MAX_DELTAS", 2)
     index = open_index(settings)
     for step in range(4):
-        ingest(
-            [str(_write(tmp_path, f"{step}.jsonl", corpus[step * 5 : step * 5 + 5]))],
-            settings,
-            index,
-        )
+        ingest([str(_write(tmp_path, f"{step}.jsonl", corpus[step * 5:step * 5 + 5]))],
+               settings, index)
     view = _assert_equal_to_full_rebuild(index, _queries(corpus))
     # main, delta, delta, then the third delta tipped it over: merged into one main.
     assert len(view.segments) == 1 and len(view.article_ids) == 20
@@ -219,11 +169,8 @@ def test_deltas_merge_when_they_grow(
 
 
 def test_a_damaged_delta_is_rebuilt_not_served(
-    settings: Settings,
-    corpus: list[dict[str, object]],
-    tmp_path: Path,
-    make_settings: Callable[..., Settings],
-) -> None:
+        settings: Settings, corpus: list[dict[str, object]], tmp_path: Path,
+        make_settings: Callable[..., Settings]) -> None:
     ingest([str(_write(tmp_path, "a.jsonl", corpus[:30]))], settings)
     index = open_index(settings)
     ingest([str(_write(tmp_path, "b.jsonl", corpus[30:35]))], settings, index)
@@ -241,8 +188,7 @@ def test_a_damaged_delta_is_rebuilt_not_served(
 
 
 def test_merging_keeps_the_chunk_layout_and_vectors(
-    settings: Settings, corpus: list[dict[str, object]], tmp_path: Path
-) -> None:
+        settings: Settings, corpus: list[dict[str, object]], tmp_path: Path) -> None:
     ingest([str(_write(tmp_path, "a.jsonl", corpus[:20]))], settings)
     index = open_index(settings)
     ingest([str(_write(tmp_path, "b.jsonl", corpus[20:26]))], settings, index)
@@ -257,3 +203,23 @@ def test_merging_keeps_the_chunk_layout_and_vectors(
     for chunk_id, match in before.items():
         assert after[chunk_id].chunk == match.chunk
         assert after[chunk_id].embedding == match.embedding
+
+
+def test_counts_built_from_a_stream_equal_merged_parts(corpus: list[dict[str, object]]) -> None:
+    """The build reads each document once (a generator, as a million-chunk snapshot build
+    passes it), and equals the same documents built in parts and merged."""
+    documents = [tokenize(f"{r['title']}\n{r['text']}") for r in corpus]
+    streamed = TermCounts.build(iter(documents))
+    merged = merge_counts([(TermCounts.build(documents[:70]), np.arange(70)),
+                           (TermCounts.build(documents[70:]), np.arange(len(documents) - 70))])
+    assert sorted(streamed.terms) == sorted(merged.terms)
+    assert np.array_equal(streamed.lengths, [len(d) for d in documents])
+    for term in streamed.terms[::7]:
+        docs, freqs = streamed.postings(term)
+        assert np.all(np.diff(docs) > 0), term  # ascending documents within a term
+        assert np.array_equal(docs, merged.postings(term)[0])
+        assert np.array_equal(freqs, merged.postings(term)[1])
+        assert list(freqs) == [documents[d].count(term) for d in docs]
+    assert len(streamed.docs) == len(merged.docs)
+    empty = TermCounts.build(iter([]))
+    assert empty.size == 0 and not empty.terms and len(empty.term_start) == 1
