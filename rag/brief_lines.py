@@ -5,7 +5,7 @@ News puts the key fact first (the inverted pyramid), so a lead sentence that say
 article's title says, and when, is a story's headline line; facts are the sentences densest in
 names and numbers (new to the item) that share most words with the story's own vocabulary.
 A dateline glued to the lead by the segmenter ("New York CNN —", "LONDON (Reuters) -") is cut
-off the span.
+off the span (rag.sentence_kinds); a photo caption with its credit is never quoted.
 
     >>> lead_span("LONDON (Reuters) - The Bank of England raised rates.", 0)
     (19, 52)
@@ -26,16 +26,9 @@ from ingest.catalog import ArticleRecord
 from ingest.models import Sentence
 from rag.names import capitalised
 from rag.numbers import numbers_in
+from rag.sentence_kinds import dateline_end, is_photo_caption
 from rag.text import STOPWORDS, content_words
 
-# "NEW YORK (CNN) —", "LONDON (Reuters) -", "Kyiv, Ukraine CNN —", a headline line before a
-# blank line: text a lead sentence carries before its first word of news.
-_NAMES = r"(?:CNN|Reuters|AP|AFP|UPI|Bloomberg|dpa|CNN Business)"
-_AGENCY = rf"(?:\({_NAMES}\)\s*(?:[—–-]{{1,2}}\s*)?|{_NAMES}\s*[—–-]{{1,2}}\s*)"
-_DATELINE = re.compile(
-    r"^(?:[^\n]{0,90}\n\s*\n\s*)?"  # a headline line before a blank line
-    rf"(?:(?:[A-Z][\w.'’ ,-]{{0,60}}?\s*)?{_AGENCY}"  # (CNN), CITY (AP) -, City CNN —
-    r"|[A-Z][A-Z.'’ ,-]{2,40}\s*[—–-]{1,2}\s*)?")  # WASHINGTON –
 _BOILERPLATE = re.compile(
     r"sign up|newsletter|subscribe|click here|all rights reserved|©|https?://|read more|"
     r"follow us|cookies|advertisement|getty images|this story has been updated|"
@@ -95,8 +88,8 @@ class Candidate:
 
 def lead_span(text: str, start: int) -> tuple[int, int]:
     """The span of a lead sentence without its dateline (offsets in the article)."""
-    cut = _DATELINE.match(text)
-    skip = cut.end() if cut and cut.end() < len(text) - 20 else 0
+    cut = dateline_end(text)
+    skip = cut if cut < len(text) - 20 else 0
     body = text[skip:]
     trimmed = len(body) - len(body.lstrip())
     return start + skip + trimmed, start + len(text.rstrip())
@@ -108,7 +101,7 @@ def quotable(text: str) -> bool:
     return (MIN_WORDS <= words <= MAX_WORDS and not _BOILERPLATE.search(text)
             and not text.rstrip().endswith("?") and "\n" not in text.strip()
             and not _DEPENDENT.match(text) and not text[:1].islower()
-            and not _PRONOUN_SAID.search(text))
+            and not _PRONOUN_SAID.search(text) and not is_photo_caption(text))
 
 
 def is_commentary(title: str) -> bool:

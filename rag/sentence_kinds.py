@@ -21,10 +21,19 @@ from rag.text import STOPWORDS, content_words
 _END = re.compile(r"[.!?…:;][\"'”’)\]]*\s*$")
 _BYLINE = re.compile(r"^\s*(?:by|written by|reporting by|photo(?:graph)?s? by|updated|"
                      r"published|posted)\b", re.IGNORECASE)
-# "WASHINGTON (CNN) —", "Washington CNN —", "LONDON, June 3 (Reuters) -", "(AP) —".
+# Where a sentence's news starts: a headline line before a blank line, then a dateline or
+# wire credit: "WASHINGTON (CNN) —", "Washington CNN —", "LONDON, June 3 (Reuters) -",
+# "Hong Kong/Beijing/Taipei (CNN)", "GARDINER, Mont. –" (AP style), "WASHINGTON –".
+_WIRES = r"(?:CNN Business|CNN Español|CNN|Reuters|AP|AFP|UPI|Bloomberg|BBC|dpa)"
+_CREDIT = rf"(?:\({_WIRES}\)\s*(?:[—–-]{{1,2}}\s*)?|{_WIRES}\s*[—–-]{{1,2}}\s*)"
 _DATELINE = re.compile(
-    r"^\s*(?:[A-Z][A-Za-z .'-]{1,40}?(?:,\s*[A-Z][a-z]{2,9}\.? \d{1,2})?\s*)?"
-    r"\(?(?:CNN|AP|Reuters|AFP|Bloomberg|BBC|CNN Business|CNN Español)\)?\s*[—–-]+\s*")
+    r"^\s*(?:[^\n]{0,90}\n\s*\n\s*)?"
+    rf"(?:(?:[A-Z][\w.'’ ,/-]{{0,60}}?\s*)?{_CREDIT}"
+    r"|[A-Z][A-Z.'’ -]{1,30},\s*[A-Z][\w.'’ ]{1,25}?\s*[—–-]{1,2}\s*"
+    r"|[A-Z][A-Z.'’ ,-]{2,40}\s*[—–-]{1,2}\s*)?")
+# A picture's caption with its credit glued on: "Gemunu Amarasinghe/AP Protesters gather …",
+# "NASA/ESA/CSA/STScI Webb's view …": the photographer's or agency's name, a slash, a credit.
+_PHOTO_CREDIT = re.compile(r"^(?:[A-Z][\w'’.-]*\s+){0,3}[A-Z][\w'’.-]*/[A-Z][\w/'’.-]*\s+[A-Z]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 
@@ -64,10 +73,31 @@ def restates(text: str, question_terms: frozenset[str]) -> bool:
     return shared >= 0.7 and len(words - question_terms) <= 2
 
 
+def dateline_end(text: str) -> int:
+    """Where the news of a sentence starts: after its dateline or wire credit (0 if none).
+
+    >>> text = "GARDINER, Mont. – Park officials assessed the damage on Tuesday."
+    >>> text[dateline_end(text):]
+    'Park officials assessed the damage on Tuesday.'
+    """
+    match = _DATELINE.match(text)
+    return match.end() if match and match.end() < len(text) else 0
+
+
 def strip_dateline(text: str) -> str:
     """The sentence without a leading dateline or wire credit."""
-    match = _DATELINE.match(text)
-    return text[match.end():] if match and match.end() < len(text) else text
+    return text[dateline_end(text):]
+
+
+def is_photo_caption(text: str) -> bool:
+    """A picture's caption led by its credit ("Jane Roe/AP Protesters gather …").
+
+    >>> is_photo_caption("NASA/ESA/CSA/STScI Webb's view shows a star-forming region.")
+    True
+    >>> is_photo_caption("The AC/DC tour was cancelled on Monday.")
+    False
+    """
+    return bool(_PHOTO_CREDIT.match(text))
 
 
 def _same(text: str, title: str) -> bool:

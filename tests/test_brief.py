@@ -363,6 +363,9 @@ def test_lines_that_lean_on_context_are_not_quoted() -> None:
     assert quotable(named)
     assert not quotable("Prices had risen 9 percent over the past year, she said on Tuesday.")
     assert not quotable("Editor's note: This story has been revised with the latest figures.")
+    # A photo caption led by its credit is a picture's label, not the news.
+    assert not quotable("Jane Roe/AP Protesters gather outside the court in Varesia on Friday.")
+    assert quotable("Protesters gathered outside the court in Varesia on Friday, police said.")
 
 
 def test_the_headline_lead_tells_the_titled_news_and_facts_add_new_names() -> None:

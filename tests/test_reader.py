@@ -84,6 +84,10 @@ def test_sentence_kinds() -> None:
     assert not restates("The bridge repair cost $42 million, the city said.", terms)
     assert strip_dateline("WASHINGTON (CNN) — The Senate voted.") == "The Senate voted."
     assert strip_dateline("The Senate voted.") == "The Senate voted."
+    assert strip_dateline("GARDINER, Mont. – Floods shut the park.") == "Floods shut the park."
+    assert strip_dateline("Hong Kong/Beijing (CNN) Pelosi landed.") == "Pelosi landed."
+    assert strip_dateline("LONDON, June 3 (Reuters) - Rates rose.") == "Rates rose."
+    assert strip_dateline("US officials said on Monday.") == "US officials said on Monday."
 
 
 def test_shipped_models_load_with_their_features() -> None:
