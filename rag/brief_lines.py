@@ -40,7 +40,7 @@ _BOILERPLATE = re.compile(
 # cannot stand alone as a briefing line.
 _DEPENDENT = re.compile(r"^(?:(?:and|but|or|so|also|still|yet|it|its|he|she|they|this|"
                         r"that|these|those|there|his|her|their|we|i|now|meanwhile|however|"
-                        r"instead|then|later)\b)", re.IGNORECASE)
+                        r"instead|then|later|plus)\b)", re.IGNORECASE)
 # Words reported by a pronoun ("..., he said.") are someone's whom the line does not name.
 _PRONOUN_SAID = re.compile(r"\b(?:he|she|they)\s+(?:said|says|told|added|wrote|noted)\b",
                            re.IGNORECASE)

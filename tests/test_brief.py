@@ -366,6 +366,7 @@ def test_lines_that_lean_on_context_are_not_quoted() -> None:
     # A photo caption led by its credit is a picture's label, not the news.
     assert not quotable("Jane Roe/AP Protesters gather outside the court in Varesia on Friday.")
     assert quotable("Protesters gathered outside the court in Varesia on Friday, police said.")
+    assert not quotable("Plus, Governor Mira Castell will announce the Varesia budget on Friday.")
 
 
 def test_the_headline_lead_tells_the_titled_news_and_facts_add_new_names() -> None:
