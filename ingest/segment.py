@@ -27,6 +27,10 @@ LONG_TOKEN_CHARS = 500
 _LONG_TOKEN = re.compile(rf"(?<!\S)\S{{{LONG_TOKEN_CHARS},}}")
 # A naive baseline: end punctuation (maybe closing a quote), space, then a capital or digit.
 _REGEX_BOUNDARY = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+(?=[\"'“‘(]?[A-Z0-9])")
+# Titles that only ever stand before a name: a segmenter's boundary after one ("who played
+# Lt. | Nyota Uhura …") cuts a name off its sentence, and the second half then misreads alone.
+_TITLE_END = re.compile(r"(?:^|[\s(“\"])(?:Lt|Sgt|Maj|Gen|Col|Capt|Cmdr|Adm|Cpl|Pvt|Gov|Sen|Rep|"
+                        r"Reps|Sens|Dr|Mr|Mrs|Ms|Mme|Prof|Rev|Hon|Insp|Supt)\.$")
 
 
 @cache
@@ -66,7 +70,7 @@ def split_sentences(text: str, segmenter: str = "nupunkt") -> list[Sentence]:
                 if alone or (needs_end and not _has_end(piece)):
                     spans: Iterable[tuple[int, int]] = _align(piece, [piece])
                 else:
-                    spans = _align(piece, split_line(piece))
+                    spans = _join_titles(piece, _align(piece, split_line(piece)))
                 offset = line_start + part_start + piece_start
                 for start, end in spans:
                     sentences.append(Sentence(
@@ -103,6 +107,22 @@ def _parts(line: str) -> Iterator[tuple[int, str, bool]]:
         cursor = match.end()
     if line[cursor:].strip():
         yield cursor, line[cursor:], False
+
+
+def _join_titles(line: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans with each one that ends in a title ("Lt.", "Gov.") joined to the next.
+
+    >>> line = "Nichols, who played Lt. Nyota Uhura, died."
+    >>> _join_titles(line, [(0, 23), (24, 42)])
+    [(0, 42)]
+    """
+    joined: list[tuple[int, int]] = []
+    for start, end in spans:
+        if joined and _TITLE_END.search(line, 0, joined[-1][1]):
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
 
 
 def _has_end(part: str) -> bool:
