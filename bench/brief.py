@@ -12,8 +12,8 @@ capped at 15 items (`--weeks 1-6`: only the first six of the 11 weeks, in date o
 quiz recall = the share of that week's questions (those with a gold
 article in the corpus) whose reference answer appears in a brief line (eval.metrics'
 `contains_reference`), and the share whose gold article a line cites. Ablations rank stories
-by articles and outlets (and dated leads) alone, and without diversity. Lines: the share the
-judge supports, and that are verbatim their cited span;
+by articles and outlets (and dated leads) alone, with entity centrality, and without
+diversity. Lines: the share the judge supports, and that are verbatim their cited span;
 `--sample` lines are written to bench/results/brief-lines.jsonl for a hand check. Timelines
 for `--timelines` quiz questions (topic: the question's longest name): whether the answer
 appears, whether entries are in date order, and whether a line repeats an earlier one.
@@ -222,11 +222,14 @@ def main() -> None:
           f"{time.perf_counter() - started:.1f} s)")
     ablations = {"articles + outlets (+ dated leads) only": weekly(services, args.max_items, {
         "related": 0.0, "entities": 0.0, "recency": 0.0}, weeks=args.weeks),
+        "with entity centrality (weight 0.5, the default before)": weekly(
+            services, args.max_items, {"entities": 0.5}, weeks=args.weeks),
         "no diversity (score order)": weekly(services, args.max_items, diversity=1.0,
                                              weeks=args.weeks)}
     print("\n| ranking | quiz recall | gold article cited | lines |")
     print("|---|---|---|---|")
-    for name, run in {"coverage + entities + recency, MMR": full, **ablations}.items():
+    for name, run in {"coverage + recency + dated leads, MMR (default)": full,
+                      **ablations}.items():
         print(f"| {name} | {run['recall']:.2f} | {run['gold_cited']:.2f} | "
               f"{len(run['lines'])} |")
     print(f"median weekly brief: {full['seconds']:.2f} s (the ablations reuse the judge's "

@@ -2,8 +2,8 @@
 develop" (a dated timeline of a topic), every line a quoted sentence with its exact span,
 checked by the same support judge as answers.
 
-Without a topic, the window's stories (ingest/stories.py) are ranked by coverage, entity
-centrality, recency and whether their lead dates the news, and picked for diversity
+Without a topic, the window's stories (ingest/stories.py) are ranked by coverage, recency
+and whether their lead dates the news, and picked for diversity
 (rag/brief_rank.py); each item quotes the best lead of the story's (and its same-news)
 articles, the earliest unless a later one is clearly better, and up to two key facts that add
 names and figures the item has not given (rag/brief_lines.py). With a topic the
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from ingest.catalog import ArticleRecord
 from ingest.stories import members_between
 from rag import brief_lines as lines
-from rag.brief_rank import RankedStory, group_stories, pick_groups, rank_stories
+from rag.brief_rank import RankedStory, entity_mentions, group_stories, pick_groups, rank_stories
 from rag.judge import shared_judge
 from rag.text import content_words
 
@@ -41,7 +41,6 @@ FACT_COSINE = 0.8  # related articles this close to a story lend it facts
 FACT_SOURCES = 12  # articles a story's key facts are looked for in (its own come first)
 NOVELTY = 0.8  # weight of the names and figures a fact adds to the item's earlier lines
 OTHER_REPORTS = 1.0  # a fact from an article the item already cites scores this much less
-MENTION_CHARS = 5000  # names are counted in each article's opening, where news names them
 
 
 @dataclass(frozen=True)
@@ -140,12 +139,7 @@ def top_stories(services: Services, since: date | None, until: date | None, max_
     leads = {a: lead_text(r) for a, r in records.items()}
     days = (until - since).days + 1 if since and until else DEFAULT_DAYS
     stories = group_stories(members)
-    names = {s: {n for m in ms for n in lines.names_of(leads[m.article_id])}
-             for s, ms in stories.items()}
-    mentions: dict[str, int] = {}
-    for record in records.values():
-        for name in lines.names_of(record.article.text[:MENTION_CHARS]):
-            mentions[name] = mentions.get(name, 0) + 1
+    names, mentions = entity_mentions(stories, records, leads)
     demoted = frozenset(s for s, ms in stories.items() if all(
         lines.is_commentary(records[m.article_id].article.title) for m in ms))
     dated = frozenset(s for s, ms in stories.items() if any(lines.dated_lead(

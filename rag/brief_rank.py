@@ -1,12 +1,14 @@
-"""Which stories a briefing leads with: ranked by coverage, entity centrality and recency,
-then picked for diversity (MMR over the stories' centroids).
+"""Which stories a briefing leads with: ranked by coverage and recency, then picked for
+diversity (MMR over the stories' centroids).
 
 A story is the articles ingest matched as copies or rewrites (ingest/stories.py). Counting
 only those favours stories syndicated verbatim; a week's notable events are also the ones
 many *other* articles write about. So coverage counts the story's articles and outlets plus
 the window's other articles close to its centroid (cosine >= `RELATED_COSINE`, weighted by
-how close), entity centrality is how many of the window's articles mention the names of its
-lead (the week's recurring actors), and recency decays with a half-life of half the window.
+how close), and recency decays with a half-life of half the window. Entity centrality (how
+many of the window's articles mention the names of a story's lead: the week's recurring
+actors) is computed only when its weight is set: measured, it cost the weekly briefs quiz
+recall on both halves of the dev weeks (docs/briefings.md), so its default weight is 0.
 Commentary and round-ups ("Opinion:", "5 things to know") are demoted: they are not reports;
 stories whose lead says when their news happened ("on Tuesday") are promoted: reports of an
 event, where features and analyses seldom date theirs.
@@ -25,7 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.catalog import ArticleRecord
 from ingest.stories import StoryMember
+from rag.brief_lines import names_of
 
 RELATED_COSINE = 0.6  # another article this close to a story's centroid covers the same news
 DIVERSITY = 0.7  # MMR trade-off: 1 = score only, 0 = novelty only
@@ -33,7 +37,8 @@ DIVERSITY = 0.7  # MMR trade-off: 1 = score only, 0 = novelty only
 # reactions to it; measured: 0.67-0.94 among one week's Mar-a-Lago stories, < 0.2 to others):
 # one item carries them, its facts drawn from all.
 SAME_NEWS_COSINE = 0.7
-WEIGHTS = {"articles": 1.0, "outlets": 0.5, "related": 0.6, "entities": 0.5, "recency": 0.4,
+MENTION_CHARS = 5000  # names are counted in each article's opening, where news names them
+WEIGHTS = {"articles": 1.0, "outlets": 0.5, "related": 0.6, "entities": 0.0, "recency": 0.4,
            "commentary": 1.0, "dated": 0.5}
 
 
@@ -88,6 +93,21 @@ def rank_stories(stories: dict[str, list[StoryMember]], names: dict[str, set[str
                             for i in np.flatnonzero(related_mask))
         ranked.append(RankedStory(story, tuple(members), related_ids, centroids[row], score))
     return sorted(ranked, key=lambda r: -r.score)
+
+
+def entity_mentions(stories: dict[str, list[StoryMember]], records: dict[str, ArticleRecord],
+                    leads: dict[str, str]) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """Story id -> the names in its leads, and name -> how many of the window's articles
+    mention it; empty (not computed) while entity centrality weighs nothing."""
+    if not WEIGHTS["entities"]:
+        return {}, {}
+    names = {s: {n for m in ms for n in names_of(leads[m.article_id])}
+             for s, ms in stories.items()}
+    mentions: dict[str, int] = {}
+    for record in records.values():
+        for name in names_of(record.article.text[:MENTION_CHARS]):
+            mentions[name] = mentions.get(name, 0) + 1
+    return names, mentions
 
 
 def _centrality(names: set[str], mentions: dict[str, int], own: int, articles: int) -> float:

@@ -404,3 +404,30 @@ def test_reports_dated_in_their_lead_outrank_undated_features() -> None:
     assert plain[0].score == plain[1].score  # alike but for the dated lead
     ranked = rank_stories(stories, {}, {}, 10, 7, dated=frozenset({"b"}))
     assert [r.story_id for r in ranked] == ["b", "a"] and ranked[0].score > plain[0].score
+
+
+def test_entity_centrality_counts_only_when_weighted() -> None:
+    import numpy as np
+
+    from ingest.stories import StoryMember
+    from rag import brief_rank
+    from rag.brief_rank import entity_mentions, rank_stories
+
+    axes = np.eye(3, dtype=np.float32)
+    stories = {s: [StoryMember(s, s, "Wire", 10, axes[i])] for i, s in enumerate("abc")}
+    names = {"a": {"mira castell"}, "b": {"tamsin oduya"}, "c": set()}
+    mentions = {"mira castell": 3, "tamsin oduya": 1}  # Castell: in two other articles
+    unweighted = rank_stories(stories, names, mentions, 10, 7)
+    assert len({r.score for r in unweighted}) == 1  # off by default: measured to cost recall
+    weighted = rank_stories(stories, names, mentions, 10, 7, weights={"entities": 0.5})
+    assert weighted[0].story_id == "a"
+    assert weighted[0].score > weighted[1].score
+    leads = {"a": "Mira Castell spoke.", "b": "Tamsin Oduya spoke.", "c": "the rain fell."}
+    assert entity_mentions(stories, {}, leads) == ({}, {})  # not even read while it weighs 0
+    saved = dict(brief_rank.WEIGHTS)
+    try:
+        brief_rank.WEIGHTS["entities"] = 0.5
+        read, _ = entity_mentions(stories, {}, leads)
+    finally:
+        brief_rank.WEIGHTS.update(saved)
+    assert read == names
