@@ -13,6 +13,7 @@ quoted again under its citation: its entry keeps only where it comes from.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.models import Answer, AnswerSentence, Citation, Hit, ShortAnswer
@@ -128,6 +129,20 @@ def decision(answer: Answer) -> str:
             f"{check.threshold:.2f}")
 
 
+def update_phrase(kind: str, old: Sequence[str], new: Sequence[str],
+                  earlier: str | None, later: str | None) -> str:
+    """How a briefing line that changes an earlier one's fact is described.
+
+    >>> update_phrase("figures", ["12"], ["15"], "2024-03-04", "2024-03-06")
+    'a later report (2024-03-06) gives 15 where the report of 2024-03-04 said 12'
+    """
+    if kind == "reversal":
+        return (f"a later report ({day(later)}) says the opposite of the report of "
+                f"{day(earlier)}")
+    return (f"a later report ({day(later)}) gives {', '.join(new)} where the report of "
+            f"{day(earlier)} said {', '.join(old)}")
+
+
 def later_notes(answer: Answer) -> list[str]:
     """One line per later report that changes a cited figure (rag/freshness.py):
     '[1] is as of 2024-03-04; a later report on 2024-03-06 (Valley Herald) says: "…"'."""
@@ -136,7 +151,8 @@ def later_notes(answer: Answer) -> list[str]:
     for report in answer.later_reports:
         citation = cited.get(report.citation)
         as_of = day(citation.published) if citation else "undated"
+        says = "says the opposite" if report.kind == "reversal" else "says"
         notes.append(f"[{report.citation}] is as of {as_of}; a later report on "
                      f"{day(report.published)} ({report.source or report.title or '-'}) "
-                     f"says: \u201c{report.text}\u201d")
+                     f"{says}: \u201c{report.text}\u201d")
     return notes

@@ -29,6 +29,7 @@ from ingest.catalog import ArticleRecord
 from ingest.stories import members_between
 from rag import brief_lines as lines
 from rag.brief_rank import RankedStory, entity_mentions, group_stories, pick_groups, rank_stories
+from rag.fact_change import fact_change
 from rag.judge import shared_judge
 from rag.text import content_words
 
@@ -45,11 +46,13 @@ OTHER_REPORTS = 1.0  # a fact from an article the item already cites scores this
 
 @dataclass(frozen=True)
 class Update:
-    """A line that changes a figure of an earlier line: the earlier line and both figures."""
+    """A line that changes an earlier line's fact: the earlier line, and either both figures
+    (kind "figures") or the verbs it reverses (kind "reversal": "close" -> "not close")."""
 
     earlier: CitedLine
     old: tuple[str, ...]
     new: tuple[str, ...]
+    kind: str = "figures"
 
 
 @dataclass(frozen=True)
@@ -213,11 +216,14 @@ def pick_facts(headline: CitedLine, sources: Sequence[str], records: dict[str, A
 
 def with_update(line: CitedLine, earlier: Sequence[CitedLine]) -> CitedLine:
     """The line flagged as an update when it gives other figures for an earlier line's fact
-    reported on an earlier day."""
+    reported on an earlier day, or reverses it (rag/fact_change.py)."""
     for before in earlier:
-        change = lines.changed_figures(before.text, line.text)
-        if change and (before.published or "") < (line.published or ""):
-            return replace(line, update=Update(replace(before, update=None), *change))
+        if (before.published or "") >= (line.published or ""):
+            continue
+        change = fact_change(before.text, line.text)
+        if change:
+            return replace(line, update=Update(replace(before, update=None), change.old,
+                                               change.new, change.kind))
     return line
 
 

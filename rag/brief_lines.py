@@ -9,9 +9,6 @@ off the span (rag.sentence_kinds); a photo caption with its credit is never quot
 
     >>> lead_span("LONDON (Reuters) - The Bank of England raised rates.", 0)
     (19, 52)
-    >>> changed_figures("Officials said 12 people died in the fire.",
-    ...                 "Officials said 15 people died in the fire on Monday.")
-    (('12',), ('15',))
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ from functools import lru_cache
 
 from ingest.catalog import ArticleRecord
 from ingest.models import Sentence
+from rag.fact_change import fact_change, fact_words, overlap, reversed_verbs
 from rag.names import capitalised
 from rag.numbers import numbers_in
 from rag.sentence_kinds import dateline_end, is_photo_caption
@@ -72,7 +70,6 @@ TITLE_WEIGHT = 1.5  # times the share of the title's content words the lead has
 WHEN_WEIGHT = 0.3
 LEAD_MARGIN = 0.5  # a later article's lead must score this much more to be the headline
 REPEAT_OVERLAP = 0.5  # content-word Jaccard at and above which two lines state the same fact
-SAME_FACT_OVERLAP = 0.35  # two lines this alike with different figures report a change
 
 
 @dataclass(frozen=True)
@@ -217,44 +214,31 @@ def best_lead(articles: Sequence[str], records: dict[str, ArticleRecord],
     return best
 
 
-def overlap(a: str, b: str) -> float:
-    wa, wb = _words(a), _words(b)
-    return len(wa & wb) / max(len(wa | wb), 1)
-
-
 def is_repeat(text: str, earlier: Iterable[str]) -> bool:
-    """States a fact already given (and no new figure for it)."""
-    return any(overlap(text, e) >= REPEAT_OVERLAP and not changed_figures(e, text)
+    """States a fact already given (no new figure for it, and does not reverse it)."""
+    return any(overlap(text, e) >= REPEAT_OVERLAP and not fact_change(e, text)
                for e in earlier)
 
 
 class FactMemory:
     """Sentences already reported (shown or not), to tell a repeat from news: a sentence is
-    a repeat when it shares most words with one remembered and brings no other figure."""
+    a repeat when it shares most words with one remembered, brings no other figure and does
+    not deny what that one affirmed (or the reverse)."""
 
     def __init__(self) -> None:
-        self._facts: list[tuple[frozenset[str], set[str]]] = []
+        self._facts: list[tuple[str, frozenset[str], set[str]]] = []
 
     def add(self, texts: Iterable[str]) -> None:
-        self._facts.extend((_words(t), numbers_in(t)) for t in texts)
+        self._facts.extend((t, fact_words(t), numbers_in(t)) for t in texts)
 
     def repeats(self, text: str) -> bool:
-        words, figures = _words(text), numbers_in(text)
-        for known, known_figures in self._facts:
+        words, figures = fact_words(text), numbers_in(text)
+        for known_text, known, known_figures in self._facts:
             shared = len(words & known) / max(len(words | known), 1)
-            if shared >= REPEAT_OVERLAP and (figures <= known_figures or not known_figures):
+            if (shared >= REPEAT_OVERLAP and (figures <= known_figures or not known_figures)
+                    and not reversed_verbs(known_text, text)):
                 return True
         return False
-
-
-def changed_figures(earlier: str, later: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """(old, new) figures when `later` reports the same fact as `earlier` with other numbers."""
-    if overlap(earlier, later) < SAME_FACT_OVERLAP:
-        return None
-    old, new = numbers_in(earlier), numbers_in(later)
-    if not old or not new or old <= new:
-        return None
-    return tuple(sorted(old - new)), tuple(sorted(new - old))
 
 
 @lru_cache(maxsize=65536)
@@ -267,8 +251,3 @@ def _content(text: str) -> frozenset[str]:
 def _names(text: str) -> tuple[str, ...]:
     """rag.names.capitalised's runs, memoised: facts are rescored against each line chosen."""
     return tuple(name for _, name in capitalised(text))
-
-
-@lru_cache(maxsize=65536)
-def _words(text: str) -> frozenset[str]:
-    return frozenset(w for w in _content(text) if not w[0].isdigit())

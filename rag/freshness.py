@@ -1,13 +1,14 @@
 """Freshness of cited facts: a later article of the same story that gives other figures for
-a cited sentence's fact ("12 dead" on Monday, "15 dead" on Wednesday) is attached to the
-answer, so it can say "as of 4 Mar; a later report on 6 Mar says ...".
+a cited sentence's fact ("12 dead" on Monday, "15 dead" on Wednesday) or reverses it ("will
+close the plant" → "will not close the plant") is attached to the answer, so it can say "as
+of 4 Mar; a later report on 6 Mar says ...".
 
 The candidates are the cited article's story (ingest/stories.py: copies and same-day
 rewrites) and the articles of the next `FOLLOW_DAYS` days whose document vector is close to
 it (cosine >= `UPDATE_COSINE`): an update published days later is rarely a near copy. A later
-sentence counts when it shares most of the cited sentence's words but not its numbers
-(rag/brief_lines.changed_figures), is published after the cited article and not after the
-question's reference date.
+sentence counts when it shares most of the cited sentence's words but not its numbers, or
+denies a verb the cited sentence affirms (or the reverse; rag/fact_change.py), is published
+after the cited article and not after the question's reference date.
 
     >>> answer = with_later_reports(answer, services, reference=None)   # doctest: +SKIP
     >>> answer.later_reports[0].new                                     # doctest: +SKIP
@@ -24,7 +25,7 @@ import numpy as np
 from ingest.clean import date_ordinal
 from ingest.stories import StoryMember, members_between, story_ids, story_outlets
 from rag.answer_layout import day
-from rag.brief_lines import changed_figures
+from rag.fact_change import fact_change
 from rag.models import Answer, Citation, LaterReport
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def _close_later(nearby: list[StoryMember], citation: Citation) -> list[str]:
 
 def _first_change(citation: Citation, candidates: list[str], catalog: Catalog,
                   reference: date | None) -> LaterReport | None:
-    """The latest report after the cited one that changes the cited sentence's figures."""
+    """The latest report after the cited one that changes the cited sentence's fact."""
     cited_day = day(citation.published)
     if cited_day == "undated":
         return None
@@ -90,11 +91,12 @@ def _first_change(citation: Citation, candidates: list[str], catalog: Catalog,
 
 def _change_in(citation: Citation, record: ArticleRecord) -> LaterReport | None:
     for sentence in record.sentences:
-        change = changed_figures(citation.text, sentence.text)
+        change = fact_change(citation.text, sentence.text)
         if change:
             a = record.article
             return LaterReport(citation=citation.n, article_id=a.id, title=a.title,
                                source=a.source, url=a.url, published=a.published,
                                text=sentence.text, char_start=sentence.start,
-                               char_end=sentence.end, old=change[0], new=change[1])
+                               char_end=sentence.end, old=change.old, new=change.new,
+                               kind=change.kind)
     return None

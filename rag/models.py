@@ -62,8 +62,9 @@ class Citation(Frozen):
 
 
 class LaterReport(Frozen):
-    """A later article of a cited story that gives other figures for citation [citation]'s
-    fact: its sentence (`article.text[char_start:char_end] == text`), old and new figures."""
+    """A later article of a cited story that changes citation [citation]'s fact: its sentence
+    (`article.text[char_start:char_end] == text`) and, by `kind`, the old and new figures
+    ("figures") or the verbs it reverses ("reversal": "close" -> "not close")."""
 
     citation: int
     article_id: str
@@ -76,6 +77,7 @@ class LaterReport(Frozen):
     char_end: int
     old: tuple[str, ...]
     new: tuple[str, ...]
+    kind: Literal["figures", "reversal"] = "figures"
 
 
 class AnswerSentence(Frozen):

@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from newsrag.errors import InputError
-from rag.answer_layout import day
+from rag.answer_layout import day, update_phrase
 from rag.brief import Briefing, BriefItem, CitedLine, brief
 from rag.dates import parse_day
 from rag.services import Services
@@ -83,11 +83,9 @@ def _item(item: BriefItem) -> str:
 def _line(line: CitedLine) -> str:
     update = ""
     if line.update:
-        update = (f'<div class="nr-brief-update">Update: a later report '
-                  f"({escape(day(line.published))}) gives "
-                  f"{escape(', '.join(line.update.new))} where the report of "
-                  f"{escape(day(line.update.earlier.published))} said "
-                  f"{escape(', '.join(line.update.old))}.</div>")
+        phrase = update_phrase(line.update.kind, line.update.old, line.update.new,
+                               line.update.earlier.published, line.published)
+        update = f'<div class="nr-brief-update">Update: {escape(phrase)}.</div>'
     source = link(line.url, line.source or line.title or line.article_id)
     return (f'<blockquote class="nr-brief-line">{escape(line.text)}</blockquote>{update}'
             f'<div class="nr-brief-cite">{source} · {escape(day(line.published))} · '

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from newsrag.terminal import counted, safe
-from rag.answer_layout import day
+from rag.answer_layout import day, update_phrase
 
 
 @click.command(name="brief")
@@ -71,10 +71,9 @@ def _cited(line: dict[str, Any], lead: str) -> list[str]:
     shown = [f"{lead}{safe(line['text'])}"]
     update = line.get("update")
     if update:
-        shown.append(f"     ↳ update: a later report ({day(line['published'])}) gives "
-                     f"{', '.join(update['new'])} where the report of "
-                     f"{day(update['earlier']['published'])} said "
-                     f"{', '.join(update['old'])}")
+        shown.append("     ↳ update: " + safe(update_phrase(
+            update.get("kind", "figures"), update["old"], update["new"],
+            update["earlier"]["published"], line["published"])))
     shown.append(f"     [{safe(line['source']) or '-'}, {day(line['published'])}] "
                  f"id {safe(line['article_id'])}  chars {line['char_start']}–{line['char_end']}"
                  f"  support {line['support']:.2f}")
