@@ -96,3 +96,12 @@ def test_timeline_keeps_the_reversal_and_flags_it(plant: Services) -> None:
     assert reversal.update.earlier.text == CLOSE
     assert [item.date for item in timeline.items] == sorted(item.date or "" for item in
                                                             timeline.items)
+    # Shown the same way by the UI and the CLI (which reads the briefing's JSON).
+    from dataclasses import asdict
+
+    from newsrag.cli.brief import briefing_lines
+    from ui.brief import render_briefing
+
+    said = "a later report (2024-05-08) says the opposite of the report of 2024-05-06"
+    assert said in render_briefing(timeline)
+    assert any(said in line for line in briefing_lines(asdict(timeline)))
