@@ -133,7 +133,9 @@ class SearchView:
 
     def nearest(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
                 ) -> list[tuple[int, float]]:
-        """Rows and cosine similarities of the k nearest live (and allowed) rows."""
+        """Rows and cosine similarities of the k nearest live (and allowed) rows; equal
+        similarities (a paragraph an article repeats) in chunk-id order, so a merged view and a
+        full rebuild, whose rows are laid out differently, answer alike."""
         found: list[tuple[int, float]] = []
         for i, segment in enumerate(self.segments):
             start, end = int(self.chunk_start[i]), int(self.chunk_start[i + 1])
@@ -142,7 +144,7 @@ class SearchView:
                 mask = allowed[start:end] if mask is None else mask & allowed[start:end]
             found += [(start + row, similarity) for row, similarity
                       in segment.dense.nearest(query, k, mask)]
-        return sorted(found, key=lambda hit: -hit[1])[:k]
+        return sorted(found, key=lambda hit: (-hit[1], self.all_chunk_ids[hit[0]]))[:k]
 
     def _alive(self, segment: int) -> np.ndarray:
         return self.chunk_alive[self.chunk_start[segment]:self.chunk_start[segment + 1]]
