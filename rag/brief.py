@@ -52,7 +52,7 @@ class Update:
     earlier: CitedLine
     old: tuple[str, ...]
     new: tuple[str, ...]
-    kind: str = "figures"
+    kind: Literal["figures", "reversal"] = "figures"
 
 
 @dataclass(frozen=True)

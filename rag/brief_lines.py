@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from ingest.catalog import ArticleRecord
 from ingest.models import Sentence
-from rag.fact_change import fact_change, fact_words, overlap, reversed_verbs
+from rag.fact_change import fact_change, overlap, reversed_verbs
 from rag.names import capitalised
 from rag.numbers import numbers_in
 from rag.sentence_kinds import dateline_end, is_photo_caption
@@ -226,19 +226,16 @@ class FactMemory:
     not deny what that one affirmed (or the reverse)."""
 
     def __init__(self) -> None:
-        self._facts: list[tuple[str, frozenset[str], set[str]]] = []
+        self._facts: list[tuple[str, set[str]]] = []
 
     def add(self, texts: Iterable[str]) -> None:
-        self._facts.extend((t, fact_words(t), numbers_in(t)) for t in texts)
+        self._facts.extend((t, numbers_in(t)) for t in texts)
 
     def repeats(self, text: str) -> bool:
-        words, figures = fact_words(text), numbers_in(text)
-        for known_text, known, known_figures in self._facts:
-            shared = len(words & known) / max(len(words | known), 1)
-            if (shared >= REPEAT_OVERLAP and (figures <= known_figures or not known_figures)
-                    and not reversed_verbs(known_text, text)):
-                return True
-        return False
+        figures = numbers_in(text)
+        return any(overlap(known, text) >= REPEAT_OVERLAP
+                   and (figures <= known_figures or not known_figures)
+                   and not reversed_verbs(known, text) for known, known_figures in self._facts)
 
 
 @lru_cache(maxsize=65536)

@@ -58,7 +58,7 @@ def fact_change(earlier: str, later: str) -> FactChange | None:
     """The change `later` makes to `earlier`'s fact, if it tells the same fact differently."""
     if overlap(earlier, later) < SAME_FACT_OVERLAP:
         return None
-    figures = changed_figures(earlier, later)
+    figures = _changed_figures(earlier, later)
     if figures:
         return FactChange("figures", *figures)
     flipped = reversed_verbs(earlier, later)
@@ -67,10 +67,9 @@ def fact_change(earlier: str, later: str) -> FactChange | None:
     return None
 
 
-def changed_figures(earlier: str, later: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """(old, new) figures when `later` reports the same fact as `earlier` with other numbers."""
-    if overlap(earlier, later) < SAME_FACT_OVERLAP:
-        return None
+def _changed_figures(earlier: str, later: str
+                     ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(old, new) figures when `later`, telling the same fact, gives other numbers."""
     old, new = numbers_in(earlier), numbers_in(later)
     if not old or not new or old <= new:
         return None
