@@ -68,7 +68,12 @@ LEAD_SENTENCES = 4  # the lead is looked for among an article's first sentences
 # and years may be background ("Webb was NASA's second administrator, 1961 to 1968").
 TITLE_WEIGHT = 1.5  # times the share of the title's content words the lead has
 WHEN_WEIGHT = 0.3
-LEAD_MARGIN = 0.5  # a later article's lead must score this much more to be the headline
+LEAD_MARGIN = 0.2  # a later article's lead must score this much more to be the headline
+# How much sharing the story's vocabulary counts (centrality is a cosine, 0..1) beside the
+# names and figures, the title's words and when, and the lead's place. Chosen on dev weeks
+# 1-6 (docs/briefings.md): before 6 Dec centrality was unnormalised, 0.5 to 7 by the story's
+# size, and outweighed every other term.
+CENTRAL_WEIGHT = 2.0
 REPEAT_OVERLAP = 0.5  # content-word Jaccard at and above which two lines state the same fact
 
 
@@ -154,10 +159,13 @@ def keyword_weights(texts: Sequence[str], document_frequency: dict[str, int],
     for word, count in counts.items():
         idf = math.log((documents + 1) / (document_frequency.get(word, 0) + 1)) + 1.0
         weights[word] = (count / len(texts)) * idf
-    return weights
+    norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
+    return {word: value / norm for word, value in weights.items()}
 
 
 def centrality(text: str, weights: dict[str, float]) -> float:
+    """The cosine between the sentence's content words and the story's keyword weights
+    (unit length): 0..1, whatever the story's size."""
     words = _content(text)
     return sum(weights.get(w, 0.0) for w in words) / math.sqrt(max(len(words), 1))
 
@@ -188,7 +196,7 @@ def candidates(article_id: str, text: str, sentences: Iterable[Sentence],
         if not quotable(quote):
             continue
         lead = 1.0 / (1 + sentence.index)
-        score = (centrality(quote, weights) + 0.8 * density(quote) + 0.6 * lead
+        score = (CENTRAL_WEIGHT * centrality(quote, weights) + 0.8 * density(quote) + 0.6 * lead
                  - QUOTE_PENALTY * quote.startswith(_QUOTES)
                  + (newsiness(quote, title) if lead_only else 0.0))
         found.append(Candidate(article_id, start, end, quote, score))

@@ -34,6 +34,16 @@ _DATELINE = re.compile(
 # A picture's caption with its credit glued on: "Gemunu Amarasinghe/AP Protesters gather …",
 # "NASA/ESA/CSA/STScI Webb's view …": the photographer's or agency's name, a slash, a credit.
 _PHOTO_CREDIT = re.compile(r"^(?:[A-Z][\w'’.-]*\s+){0,3}[A-Z][\w'’.-]*/[A-Z][\w/'’.-]*\s+[A-Z]")
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|"
+           "December")
+# Agency picture captions as pages carry them: "SCHWEDT, GERMANY - MAY 03: In this aerial
+# view …" (the place may be cut as a dateline), "… tees off … on February 05, 2022 in Al
+# Murooj, Saudi Arabia." (no comma after the year, as prose would have), and gallery
+# captions "Hide Caption 46 of 49 Photos: …".
+_AGENCY_CAPTION = re.compile(
+    rf"^(?:[A-Z][A-Z.'’ ,-]{{2,40}}\s[—–-]\s)?(?:{_MONTHS.upper()}) \d{{1,2}}:\s"
+    rf"|\bon (?:{_MONTHS}) \d{{1,2}}, \d{{4}} in [A-Z][^,.]*(?:, [A-Z][^,.]*)*\.?\s*$"
+    r"|\bHide Caption\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 
@@ -90,14 +100,22 @@ def strip_dateline(text: str) -> str:
 
 
 def is_photo_caption(text: str) -> bool:
-    """A picture's caption led by its credit ("Jane Roe/AP Protesters gather …").
+    """A picture's caption: led by its credit ("Jane Roe/AP Protesters gather …") or in an
+    agency's caption form ("MAY 03: In this aerial view …", "… on May 14, 2022 in Austin,
+    Texas.").
 
     >>> is_photo_caption("NASA/ESA/CSA/STScI Webb's view shows a star-forming region.")
     True
+    >>> is_photo_caption("Former President Donald Trump speaks on May 28, 2022 in Casper, Wyoming.")
+    True
+    >>> is_photo_caption("MAY 03: In this aerial view, huge tanks for crude oil stand.")
+    True
     >>> is_photo_caption("The AC/DC tour was cancelled on Monday.")
     False
+    >>> is_photo_caption("The law was signed on May 28, 2022, in Casper, Wyoming.")
+    False
     """
-    return bool(_PHOTO_CREDIT.match(text))
+    return bool(_PHOTO_CREDIT.match(text) or _AGENCY_CAPTION.search(text))
 
 
 def _same(text: str, title: str) -> bool:

@@ -366,6 +366,13 @@ def test_lines_that_lean_on_context_are_not_quoted() -> None:
     # A photo caption led by its credit is a picture's label, not the news.
     assert not quotable("Jane Roe/AP Protesters gather outside the court in Varesia on Friday.")
     assert quotable("Protesters gathered outside the court in Varesia on Friday, police said.")
+    # So is an agency caption, whichever form the page gives it.
+    assert not quotable("Governor Mira Castell speaks at a rally on May 14, 2022 in Harlow, "
+                        "Varesia.")
+    assert not quotable("MAY 03: In this aerial view, tanks of the Harlow refinery stand idle.")
+    assert not quotable("Hide Caption 4 of 12 Photos: Governor Mira Castell leaves the court.")
+    assert quotable("Governor Mira Castell signed the law on May 14, 2022, in Harlow, police "
+                    "said.")
     assert not quotable("Plus, Governor Mira Castell will announce the Varesia budget on Friday.")
 
 
@@ -385,6 +392,26 @@ def test_the_headline_lead_tells_the_titled_news_and_facts_add_new_names() -> No
     line = "Governor Mira Castell said prices rose 9 percent in Varesia."
     assert 0 < density(line, told) < density(line)
     assert density("Mira Castell said prices had risen 9 percent.", told) == 0
+
+
+def test_story_vocabulary_is_one_term_among_others_whatever_the_story_size() -> None:
+    from rag.brief_lines import candidates, centrality, keyword_weights
+
+    text = ("Corvane Studios renewed its hit drama Lantern Street on Sunday. "
+            "“And now, Mara Quell returns,” director, writer and executive producer Ilse "
+            "Varga-Thorne said in a letter to fans posted overnight on the studio's website.")
+    title = "Lantern Street: Corvane Studios renews its hit drama for a second season"
+    frequency = {"said": 30}
+    # Centrality is a cosine: bounded, and the same for one copy of a story or five.
+    one = keyword_weights([title + " " + text], frequency, 60)
+    five = keyword_weights([title + " " + text] * 5, frequency, 60)
+    for sentence in text.split(". "):
+        assert 0 < centrality(sentence, one) <= 1
+        assert centrality(sentence, one) == pytest.approx(centrality(sentence, five))
+    # So the title's news outranks a quotation dense in names (before 6 Dec, the story's
+    # vocabulary outweighed the title's words, the quote penalty and the rest).
+    leads = candidates("drama", text, sentences_of(text), one, lead_only=True, title=title)
+    assert max(leads, key=lambda c: c.score).text.startswith("Corvane Studios renewed")
 
 
 def test_reports_dated_in_their_lead_outrank_undated_features() -> None:
