@@ -31,7 +31,7 @@ _BOILERPLATE = re.compile(
     r"sign up|newsletter|subscribe|click here|all rights reserved|©|https?://|read more|"
     r"follow us|cookies|advertisement|getty images|this story has been updated|"
     r"contributed to this report|in case you missed it|follow (?:here|along|live)|"
-    r"editor['’]s note|"
+    r"editor['’]s note|\bwire reports\b|^contributing:|^on (?:today['’]s|this) episode\b|"
     r"^[\w'’ -]{2,40}[a-z]:(?=[A-Z])|"  # "Vogue's September issue:Serena ..." (a link)
     r"^(?:photo|video|watch|listen|more|related)\b", re.IGNORECASE)
 # A sentence that leans on the one before it ("And ...", "It said ...", "after it failed")

@@ -363,6 +363,10 @@ def test_lines_that_lean_on_context_are_not_quoted() -> None:
     assert quotable(named)
     assert not quotable("Prices had risen 9 percent over the past year, she said on Tuesday.")
     assert not quotable("Editor's note: This story has been revised with the latest figures.")
+    # Credits and programme notes are the page's furniture, not news.
+    assert not quotable("From USA TODAY Network and wire reports in Varesia")
+    assert not quotable("Contributing: Mira Castell and Ilse Varga-Thorne, Harlow Courier")
+    assert not quotable("On today's episode of the 5 Things podcast: Varesia votes on Friday.")
     # A photo caption led by its credit is a picture's label, not the news.
     assert not quotable("Jane Roe/AP Protesters gather outside the court in Varesia on Friday.")
     assert quotable("Protesters gathered outside the court in Varesia on Friday, police said.")
